@@ -1,0 +1,1 @@
+"""Labelled component descriptions: generation, validation and splits."""

@@ -1,0 +1,96 @@
+"""The classifier networks and the config that travels with their weights."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+Arch = Literal["cnn", "bigru"]
+NEG_INF = -1.0e4  # masked positions in max-pooling; finite so ONNX and fp math agree
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Constructor arguments of a classifier; saved beside its weights."""
+
+    arch: Arch
+    vocab_size: int
+    embed_dim: int = 96
+    channels: int = 160
+    kernel_size: int = 5
+    hidden: int = 96
+    dropout: float = 0.2
+    num_classes: int = 2
+    pad_id: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _pool(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked max and mean over time: [B, T, C] x [B, T] -> [B, 2C]."""
+    m = mask.unsqueeze(-1).to(features.dtype)  # [B, T, 1]
+    maxed = features.masked_fill(m == 0, NEG_INF).amax(dim=1)
+    mean = (features * m).sum(dim=1) / m.sum(dim=1).clamp(min=1.0)
+    return torch.cat([maxed, mean], dim=-1)
+
+
+class TextCNN(nn.Module):
+    """Two residual 1-D convolutions (receptive field 13 tokens), then max+mean pooling."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        c, k = config.channels, config.kernel_size
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=config.pad_id)
+        self.conv1 = nn.Conv1d(config.embed_dim, c, k, padding=k // 2)
+        self.conv2 = nn.Conv1d(c, c, k, padding=2 * (k // 2), dilation=2)
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(2 * c, config.num_classes)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """input_ids [B, T] int64 -> logits [B, num_classes]."""
+        mask = input_ids != self.config.pad_id  # [B, T]
+        x = self.embedding(input_ids).transpose(1, 2)  # [B, E, T]
+        h1 = torch.relu(self.conv1(x))  # [B, C, T]
+        h2 = torch.relu(self.conv2(self.dropout(h1)) + h1)  # [B, C, T]
+        pooled = _pool(h2.transpose(1, 2), mask)  # [B, 2C]
+        return self.head(self.dropout(pooled))
+
+
+class TextBiGRU(nn.Module):
+    """A bidirectional GRU over token embeddings, then max+mean pooling."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=config.pad_id)
+        self.gru = nn.GRU(config.embed_dim, config.hidden, batch_first=True, bidirectional=True)
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(4 * config.hidden, config.num_classes)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """input_ids [B, T] int64 -> logits [B, num_classes]."""
+        mask = input_ids != self.config.pad_id
+        states, _ = self.gru(self.dropout(self.embedding(input_ids)))  # [B, T, 2H]
+        return self.head(self.dropout(_pool(states, mask)))
+
+
+def build_model(config: ModelConfig) -> nn.Module:
+    """The network that `config.arch` names."""
+    networks: dict[str, type[nn.Module]] = {"cnn": TextCNN, "bigru": TextBiGRU}
+    return networks[config.arch](config)
+
+
+class WithProbabilities(nn.Module):
+    """Wraps a classifier so its output is class probabilities (what the ONNX graph returns)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model(input_ids), dim=-1)

@@ -1,0 +1,208 @@
+"""Training loop: seeded, early-stopped on validation macro-F1, single- or multi-process (gloo)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from pydantic import BaseModel, Field
+from tokenizers import Tokenizer
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from specscan.model.network import Arch, ModelConfig, build_model
+from specscan.model.tokenizer import PAD_ID, train_tokenizer
+
+WEIGHTS_FILE = "model.pt"
+TOKENIZER_FILE = "tokenizer.json"
+HISTORY_FILE = "history.json"
+log = logging.getLogger(__name__)
+
+
+class TrainConfig(BaseModel):
+    """Hyperparameters of one training run."""
+
+    arch: Arch = "cnn"
+    vocab_size: int = Field(default=6000, ge=100)
+    max_len: int = Field(default=128, ge=8)
+    embed_dim: int = 96
+    channels: int = 160
+    kernel_size: int = 5
+    hidden: int = 96
+    dropout: float = Field(default=0.2, ge=0.0, lt=1.0)
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    batch_size: int = Field(default=64, ge=1)
+    max_epochs: int = Field(default=8, ge=1)
+    patience: int = Field(default=2, ge=1)
+    seed: int = 13
+    nproc: int = Field(default=1, ge=1, description="processes for torch.distributed (gloo)")
+
+    def network_config(self, vocab_size: int) -> ModelConfig:
+        return ModelConfig(arch=self.arch, vocab_size=vocab_size, embed_dim=self.embed_dim,
+                           channels=self.channels, kernel_size=self.kernel_size, hidden=self.hidden,
+                           dropout=self.dropout, pad_id=PAD_ID)
+
+
+class TrainResult(BaseModel):
+    """What a training run produced."""
+
+    best_epoch: int
+    best_val_macro_f1: float
+    epochs_run: int
+    seconds: float
+    history: list[dict[str, float]]
+
+
+@dataclass
+class _Encoded:
+    ids: list[list[int]]
+    labels: np.ndarray
+
+
+def _encode(tokenizer: Tokenizer, texts: list[str], labels: np.ndarray) -> _Encoded:
+    tokenizer.no_padding()  # pad per batch below, not to the longest text overall
+    ids = [e.ids for e in tokenizer.encode_batch(texts)]
+    return _Encoded(ids=ids, labels=labels.astype(np.int64))
+
+
+def _batch(data: _Encoded, index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    rows = [data.ids[i] for i in index]
+    width = max(1, max(len(r) for r in rows))
+    ids = np.full((len(rows), width), PAD_ID, dtype=np.int64)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = r
+    return torch.from_numpy(ids), torch.from_numpy(data.labels[index])
+
+
+def _confusion(model: nn.Module, data: _Encoded, index: np.ndarray, batch_size: int) -> torch.Tensor:
+    """[[tn, fp], [fn, tp]] over `index`, as a float tensor so it can be all-reduced."""
+    counts = torch.zeros(2, 2, dtype=torch.float64)
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(index), batch_size):
+            ids, y = _batch(data, index[start : start + batch_size])
+            pred = model(ids).argmax(dim=-1)
+            for t in (0, 1):
+                for p in (0, 1):
+                    counts[t, p] += int(((y == t) & (pred == p)).sum())
+    return counts
+
+
+def _macro_f1(c: torch.Tensor) -> float:
+    f1s = []
+    for k in (0, 1):
+        tp = c[k, k]
+        denominator = c[:, k].sum() + c[k, :].sum()
+        f1s.append(float(2 * tp / denominator) if denominator > 0 else 0.0)
+    return float(np.mean(f1s))
+
+
+def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path,
+            train: _Encoded, val: _Encoded, vocab_size: int) -> None:
+    distributed = world > 1
+    if distributed:
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}",
+                                rank=rank, world_size=world)
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    torch.manual_seed(config.seed)  # same initial weights on every rank
+    model = build_model(config.network_config(vocab_size))
+    wrapped: nn.Module = DistributedDataParallel(model) if distributed else model
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    rng = np.random.default_rng(config.seed)
+    val_index = np.arange(len(val.labels))[rank::world]
+    best_f1, best_epoch, stale = -1.0, 0, 0
+    best_state: dict[str, torch.Tensor] = {}
+    history: list[dict[str, float]] = []
+    started = time.perf_counter()
+    show = rank == 0 and sys.stderr.isatty()
+    epoch = 0
+    for epoch in range(1, config.max_epochs + 1):
+        order = rng.permutation(len(train.labels))  # same on all ranks: same seed
+        shard = order[rank::world]
+        steps = len(shard) // config.batch_size + (len(shard) % config.batch_size > 0)
+        if distributed:  # equal step counts, or the all-reduce of the last step hangs
+            steps = len(order) // world // config.batch_size or 1
+        wrapped.train()
+        total = 0.0
+        bar = tqdm(range(steps), desc=f"epoch {epoch}", disable=not show, leave=False)
+        for step in bar:
+            ids, y = _batch(train, shard[step * config.batch_size : (step + 1) * config.batch_size])
+            optimizer.zero_grad()
+            loss = loss_fn(wrapped(ids), y)
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+            bar.set_postfix(loss=f"{total / (step + 1):.4f}")
+        counts = _confusion(model, val, val_index, 512)
+        if distributed:
+            dist.all_reduce(counts)
+        f1 = _macro_f1(counts)
+        history.append({"epoch": epoch, "train_loss": total / max(steps, 1), "val_macro_f1": f1})
+        if rank == 0:
+            log.info("epoch %d: train loss %.4f, val macro-F1 %.4f", epoch,
+                     total / max(steps, 1), f1)
+        if f1 > best_f1:
+            best_f1, best_epoch, stale = f1, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+            if stale >= config.patience:
+                break
+    if rank == 0:
+        torch.save({"config": config.network_config(vocab_size).to_dict(), "state_dict": best_state},
+                   out_dir / WEIGHTS_FILE)
+        result = TrainResult(best_epoch=best_epoch, best_val_macro_f1=best_f1, epochs_run=epoch,
+                             seconds=time.perf_counter() - started, history=history)
+        (out_dir / HISTORY_FILE).write_text(result.model_dump_json(indent=2))
+    if distributed:
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def train_model(train_texts: list[str], train_labels: np.ndarray, val_texts: list[str],
+                val_labels: np.ndarray, *, config: TrainConfig, out_dir: Path) -> TrainResult:
+    """Fit the tokenizer and the network; write tokenizer.json, model.pt and history.json."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+    tokenizer = train_tokenizer(train_texts, vocab_size=config.vocab_size, max_len=config.max_len)
+    tokenizer.save(str(out_dir / TOKENIZER_FILE))
+    vocab_size = tokenizer.get_vocab_size()
+    train = _encode(tokenizer, train_texts, train_labels)
+    val = _encode(tokenizer, val_texts, val_labels)
+    if config.nproc == 1:
+        _worker(0, 1, 0, config, out_dir, train, val, vocab_size)
+    else:
+        torch.multiprocessing.spawn(
+            _worker, args=(config.nproc, _free_port(), config, out_dir, train, val, vocab_size),
+            nprocs=config.nproc, join=True)
+    return TrainResult.model_validate(json.loads((out_dir / HISTORY_FILE).read_text()))
+
+
+def load_trained(out_dir: Path) -> tuple[nn.Module, dict[str, Any]]:
+    """The trained network (eval mode) and its config, from a training output directory."""
+    saved = torch.load(out_dir / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+    config = ModelConfig(**saved["config"])
+    model = build_model(config)
+    model.load_state_dict(saved["state_dict"])
+    model.eval()
+    return model, saved["config"]

@@ -1,0 +1,66 @@
+"""Predictions from a model bundle with ONNX Runtime and the bundle's own tokenizer."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from specscan.errors import ModelLoadError
+from specscan.model.tokenizer import encode
+from specscan.scoring.bundle import ONNX_FILE, TOKENIZER_FILE, BundleManifest, read_manifest
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One text's label and the probability of the positive class (non_compliant)."""
+
+    label: str
+    probability: float
+
+
+class Predictor:
+    """Scores texts with a bundle; thread-safe (ONNX Runtime sessions are)."""
+
+    def __init__(self, bundle_dir: Path, *, intra_op_threads: int | None = None) -> None:
+        self.bundle_dir = bundle_dir
+        self.manifest: BundleManifest = read_manifest(bundle_dir)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = intra_op_threads or min(4, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(
+                str(bundle_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"])
+            self.tokenizer = Tokenizer.from_file(str(bundle_dir / TOKENIZER_FILE))
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelLoadError(f"cannot load model bundle {bundle_dir}: {exc}") from exc
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Token ids exactly as the model saw them in training."""
+        return encode(self.tokenizer, texts)
+
+    def predict_ids(self, ids: np.ndarray) -> np.ndarray:
+        """Probability of non_compliant for already-encoded rows."""
+        if len(ids) == 0:
+            return np.zeros(0, dtype=np.float32)
+        (probabilities,) = self.session.run(
+            [self.manifest.output_name], {self.manifest.input_name: ids})
+        return probabilities[:, 1]
+
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+        """Probability of non_compliant for each text, float32 [n]."""
+        parts = [self.predict_ids(self.encode(texts[i : i + batch_size]))
+                 for i in range(0, len(texts), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """Label and probability for each text (threshold 0.5)."""
+        labels = self.manifest.labels
+        return [Prediction(label=labels[int(p >= 0.5)], probability=float(p))
+                for p in self.predict_proba(texts)]

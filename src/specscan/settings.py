@@ -1,0 +1,92 @@
+"""The one settings object: environment (`SPECSCAN_*`), a git-ignored `.env`, and `*_FILE` secrets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "SPECSCAN_"
+
+
+class FileSecretsSource(PydanticBaseSettingsSource):
+    """Reads `SPECSCAN_<FIELD>_FILE=/path` as the value of `<field>` (Docker/Kubernetes secrets)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        path = os.environ.get(f"{ENV_PREFIX}{field_name.upper()}_FILE")
+        if not path:
+            return None, field_name, False
+        try:
+            return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+        except OSError as exc:
+            raise ValueError(f"cannot read {ENV_PREFIX}{field_name.upper()}_FILE={path}: {exc}") from exc
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, name)
+            if value is not None:
+                values[key] = value
+        return values
+
+
+class Settings(BaseSettings):
+    """Where specscan keeps its state and which services it talks to."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    home: Path = Field(default=Path(".specscan"), description="All local state lives here.")
+    tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking URI; default: a SQLite store under `home`.",
+    )
+    registry_uri: str | None = Field(default=None, description="MLflow registry URI, if separate.")
+    tracking_token: SecretStr | None = Field(
+        default=None, description="Bearer token for a remote MLflow server (use *_FILE)."
+    )
+    experiment: str = "specscan"
+    model_name: str = "compliance-classifier"
+    max_text_chars: int = Field(default=1000, gt=0, description="Longest accepted description.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, FileSecretsSource(settings_cls), dotenv_settings)
+
+    @property
+    def resolved_tracking_uri(self) -> str:
+        """The tracking URI in force: the configured one, or SQLite under `home`."""
+        if self.tracking_uri:
+            return self.tracking_uri
+        return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def artifact_root(self) -> Path:
+        """Artifact store for the embedded default tracking store."""
+        return (self.home / "mlartifacts").resolve()
+
+    @property
+    def step_cache(self) -> Path:
+        """Content-addressed outputs of pipeline steps."""
+        return (self.home / "steps").resolve()
+
+    @property
+    def model_cache(self) -> Path:
+        """Downloaded registry artifacts, by model version."""
+        return (self.home / "models").resolve()
