@@ -777,7 +777,6 @@ SLOTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("gasket", "gasket"),
         ("bushing", "copper_alloy"),
         ("shaft", "machining_steel"),
-        ("facing", "friction"),
         ("bolts", "steel"),
     ),
     "battery": (
@@ -1000,8 +999,7 @@ SPECS: dict[str, tuple[str, ...]] = {
     ),
     "airbag": (
         "{60|120|150} l volume",
-        "single-stage inflator",
-        "dual-stage inflator",
+        "{single|dual}-stage inflator",
         "UN 0503 class 9",
         "hazmat class 9",
     ),
