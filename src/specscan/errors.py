@@ -1,5 +1,8 @@
 """specscan's exceptions. Every one carries a one-line message fit for a user.
 
+Exit codes of the CLI: 1 any SpecscanError, 3 a candidate not promoted by the gate,
+4 invalid data, 5 the tracking/registry store unusable.
+
 SpecscanError
  ├── DataValidationError     a data file is unusable (names the file and rows)
  ├── ModelLoadError          a model URI or bundle cannot be resolved or loaded
@@ -18,7 +21,7 @@ class SpecscanError(Exception):
 class DataValidationError(SpecscanError):
     """A data file fails validation."""
 
-    exit_code = 2
+    exit_code = 4
 
 
 class ModelLoadError(SpecscanError):
@@ -27,6 +30,8 @@ class ModelLoadError(SpecscanError):
 
 class RegistryError(SpecscanError):
     """The MLflow tracking or registry store cannot be used."""
+
+    exit_code = 5
 
 
 class ParityError(SpecscanError):

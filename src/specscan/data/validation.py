@@ -74,11 +74,27 @@ def _decode(raw: bytes, file: str) -> tuple[str | None, list[Finding]]:
                               problem=problem)]
 
 
+def _ragged_rows(text: str) -> list[Finding]:
+    """Rows whose field count differs from the header's (pandas would shift or pad them)."""
+    try:
+        rows = csv.reader(io.StringIO(text))
+        width = len(next(rows))
+        return [Finding(row=number, column=None, severity="error",
+                        problem=f"not a valid CSV: {len(fields)} fields on line {number + 1}, "
+                                f"the header has {width} (check quotes and commas)")
+                for number, fields in enumerate(rows, start=1) if fields and len(fields) != width]
+    except csv.Error:
+        return []  # pandas reports the malformed quoting below
+
+
 def _parse(text: str) -> tuple[pd.DataFrame | None, list[Finding]]:
     if not text.strip():
         return None, [Finding(row=None, column=None, severity="error", problem="file is empty")]
+    ragged = _ragged_rows(text)
+    if ragged:
+        return None, ragged
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, index_col=False)
     except (pd.errors.ParserError, csv.Error) as exc:
         return None, [Finding(row=None, column=None, severity="error",
                               problem=f"not a valid CSV: {str(exc).strip().splitlines()[-1]}")]
@@ -125,6 +141,11 @@ def validate_frame(frame: pd.DataFrame, *, file: str, max_text_chars: int) -> Va
             row=None, column=None, severity="error",
             problem=f"missing required column(s) {', '.join(missing)} (found: {found})")])
     findings = list(_check_rows(frame, max_text_chars=max_text_chars))
+    if "label_clean" in frame.columns:
+        findings += [Finding(row=i + 1, column="label_clean", severity="error",
+                             problem=f"unknown label {value[:40]!r}")
+                     for i, value in enumerate(frame["label_clean"].astype(str).str.strip())
+                     if value not in LABEL_VALUES]
     if frame.empty:
         findings.append(Finding(row=None, column=None, severity="error", problem="no data rows"))
     return ValidationReport(file=file, n_rows=len(frame), findings=findings)
@@ -156,7 +177,6 @@ def load_labelled(path: Path, *, max_text_chars: int) -> pd.DataFrame:
     frame = frame.copy()
     frame["label"] = frame["label"].str.strip().map(LABEL_VALUES).astype("int64")
     if "label_clean" in frame.columns:
-        clean = frame["label_clean"].astype(str).str.strip().map(LABEL_VALUES)
-        frame["label_clean"] = clean.fillna(frame["label"]).astype("int64")
+        frame["label_clean"] = frame["label_clean"].str.strip().map(LABEL_VALUES).astype("int64")
     key = frame["text"].str.strip().str.lower().str.split().str.join(" ")
     return frame.loc[~key.duplicated()].reset_index(drop=True)

@@ -1,0 +1,1 @@
+"""The `specscan` command line: thin commands over the library."""
