@@ -8,7 +8,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-Arch = Literal["cnn", "bigru"]
+Arch = Literal["cnn", "bigru", "transformer"]
 NEG_INF = -1.0e4  # masked positions in max-pooling; finite so ONNX and fp math agree
 
 
@@ -22,6 +22,9 @@ class ModelConfig:
     channels: int = 160
     kernel_size: int = 5
     hidden: int = 96
+    layers: int = 2
+    heads: int = 4
+    max_len: int = 128
     dropout: float = 0.2
     num_classes: int = 2
     pad_id: int = 0
@@ -55,7 +58,8 @@ class TextCNN(nn.Module):
         """input_ids [B, T] int64 -> logits [B, num_classes]."""
         mask = input_ids != self.config.pad_id  # [B, T]
         x = self.embedding(input_ids).transpose(1, 2)  # [B, E, T]
-        h1 = torch.relu(self.conv1(x))  # [B, C, T]
+        keep = mask.unsqueeze(1).to(x.dtype)  # [B, 1, T]
+        h1 = torch.relu(self.conv1(x)) * keep  # [B, C, T]; zero past the text, as if unpadded
         h2 = torch.relu(self.conv2(self.dropout(h1)) + h1)  # [B, C, T]
         pooled = _pool(h2.transpose(1, 2), mask)  # [B, 2C]
         return self.head(self.dropout(pooled))
@@ -79,9 +83,59 @@ class TextBiGRU(nn.Module):
         return self.head(self.dropout(_pool(states, mask)))
 
 
+class _EncoderLayer(nn.Module):
+    """Pre-norm self-attention + feed-forward, written out so ONNX export sees plain ops."""
+
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.ff = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """x [B, T, D], mask [B, T] (True = token) -> [B, T, D]."""
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.norm1(x)).view(b, t, 3, self.heads, d // self.heads).unbind(2)
+        q, k, v = (z.transpose(1, 2) for z in (q, k, v))  # [B, H, T, D/H]
+        scores = q @ k.transpose(-2, -1) / (d // self.heads) ** 0.5  # [B, H, T, T]
+        scores = scores.masked_fill(~mask[:, None, None, :], NEG_INF)
+        attended = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, t, d)
+        x = x + self.dropout(self.proj(attended))
+        return x + self.dropout(self.ff(self.norm2(x)))
+
+
+class TextTransformer(nn.Module):
+    """A small transformer encoder with learned positions, then max+mean pooling."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        dim = config.embed_dim
+        self.embedding = nn.Embedding(config.vocab_size, dim, padding_idx=config.pad_id)
+        self.position = nn.Embedding(config.max_len, dim)
+        self.layers = nn.ModuleList(
+            _EncoderLayer(dim, config.heads, config.dropout) for _ in range(config.layers))
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(2 * dim, config.num_classes)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """input_ids [B, T] int64 -> logits [B, num_classes]."""
+        mask = input_ids != self.config.pad_id
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        x = self.embedding(input_ids) + self.position(positions)[None]  # [B, T, D]
+        for layer in self.layers:
+            x = layer(x, mask)
+        return self.head(_pool(self.norm(x), mask))
+
+
 def build_model(config: ModelConfig) -> nn.Module:
     """The network that `config.arch` names."""
-    networks: dict[str, type[nn.Module]] = {"cnn": TextCNN, "bigru": TextBiGRU}
+    networks: dict[str, type[nn.Module]] = {
+        "cnn": TextCNN, "bigru": TextBiGRU, "transformer": TextTransformer}
     return networks[config.arch](config)
 
 

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 class TrainConfig(BaseModel):
     """Hyperparameters of one training run."""
 
+    model_config = {"extra": "forbid"}
+
     arch: Arch = "cnn"
     vocab_size: int = Field(default=6000, ge=100)
     max_len: int = Field(default=128, ge=8)
@@ -40,6 +42,8 @@ class TrainConfig(BaseModel):
     channels: int = 160
     kernel_size: int = 5
     hidden: int = 96
+    layers: int = 2
+    heads: int = 4
     dropout: float = Field(default=0.2, ge=0.0, lt=1.0)
     lr: float = 2e-3
     weight_decay: float = 1e-4
@@ -52,6 +56,7 @@ class TrainConfig(BaseModel):
     def network_config(self, vocab_size: int) -> ModelConfig:
         return ModelConfig(arch=self.arch, vocab_size=vocab_size, embed_dim=self.embed_dim,
                            channels=self.channels, kernel_size=self.kernel_size, hidden=self.hidden,
+                           layers=self.layers, heads=self.heads, max_len=self.max_len,
                            dropout=self.dropout, pad_id=PAD_ID)
 
 

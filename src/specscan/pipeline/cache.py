@@ -21,7 +21,9 @@ def digest_path(path: Path) -> str:
     for file in files:
         if file.name == DONE_MARKER:
             continue
-        digest.update(file.relative_to(path).as_posix().encode() if file != path else b"")
+        if file != path:  # length-prefixed name and size: ("a", "bc") never collides with ("ab", "c")
+            name = file.relative_to(path).as_posix().encode()
+            digest.update(len(name).to_bytes(8, "big") + name + file.stat().st_size.to_bytes(8, "big"))
         with file.open("rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)

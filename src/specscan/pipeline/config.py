@@ -15,6 +15,8 @@ from specscan.model.train import TrainConfig
 class SplitConfig(BaseModel):
     """How prepare splits the data."""
 
+    model_config = {"extra": "forbid"}
+
     test_fraction: float = Field(default=0.1, gt=0, lt=0.5)
     val_fraction: float = Field(default=0.1, gt=0, lt=0.5)
     heldout_families: list[str] | None = Field(
@@ -25,6 +27,8 @@ class SplitConfig(BaseModel):
 
 class GateConfig(BaseModel):
     """What a candidate must reach to be registered and aliased `challenger`."""
+
+    model_config = {"extra": "forbid"}
 
     min_macro_f1: dict[str, float] = {"test": 0.95, "heldout_families": 0.90}
     max_regression: float = Field(default=0.01, ge=0, description="overall macro-F1 vs champion")

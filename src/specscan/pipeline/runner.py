@@ -190,3 +190,18 @@ def _register(registry: Registry, config: PipelineConfig, bundle: Path, evaluate
         outcome.aliases.append(CHAMPION)
         say(f"register: no champion yet: version {outcome.version} -> @{CHAMPION} (bootstrap)")
     return outcome
+
+
+def register_evaluated(settings: Settings, bundle: Path, evaluated: Path, config: PipelineConfig, *,
+                       bootstrap: bool = False,
+                       on_event: Callable[[str], None] = log.info) -> PipelineOutcome:
+    """The register step alone, for orchestrators: gate an evaluated bundle and register it."""
+    registry = Registry(settings)
+    registry.check()
+    evaluation = steps.read_summary(evaluated, steps.EvaluationSummary)
+    with registry.mlflow.start_run(experiment_id=registry.experiment_id(), run_name="register") as run:
+        lineage = {**read_manifest(bundle).lineage, "pipeline_run_id": run.info.run_id}
+        outcome = _register(registry, config, bundle, evaluated, evaluation, lineage,
+                            evaluation.champion_version, bootstrap, on_event)
+        outcome.run_id = run.info.run_id
+    return outcome

@@ -1,0 +1,40 @@
+# Two commands do everything on a fresh machine:
+#   make run    set up, then the main job: generate R1 data, run the pipeline, score examples
+#   make test   set up, then the test suite (what CI runs)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+ROWS ?= 100000
+DATA ?= .specscan/data/r1-$(ROWS).csv
+
+.PHONY: setup run test lint bench clean
+
+$(BIN)/specscan: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[train,dev]'
+	touch $@
+
+setup: $(BIN)/specscan
+
+run: setup
+	$(BIN)/specscan data generate --revision R1 --rows $(ROWS) --seed 0 --out $(DATA)
+	$(BIN)/specscan pipeline run --data $(DATA) --bootstrap
+	$(BIN)/specscan predict --model models:/compliance-classifier@champion \
+	  "Front brake pad set, low-metallic, copper-free, E-marked to UN ECE R90" \
+	  "BRK LINING RR DRUM, CHRYSOTILE REINF., OEM REPLACEMENT" \
+	  "Wiring harness connector, PA66-GF30 housing, tin-plated brass contacts, Pb 2.8 % in the brass" \
+	  "Cable sheathing, flexible PVC with lead stabiliser (0.4 wt.% Pb)" \
+	  "LED tail lamp assembly, 12 V, 4.2 W, E-mark application pending"
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests
+
+bench: setup
+	$(BIN)/python benchmarks/pipeline_bench.py
+
+clean:
+	rm -rf .specscan

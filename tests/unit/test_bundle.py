@@ -1,0 +1,164 @@
+"""Specifications for specscan.scoring.bundle and .predictor, on a tiny real ONNX bundle."""
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from specscan import LABELS
+from specscan.errors import ModelLoadError, ParityError
+from specscan.model.export import check_parity, export_onnx
+from specscan.model.network import ModelConfig, build_model
+from specscan.model.tokenizer import train_tokenizer
+from specscan.scoring.bundle import (
+    MANIFEST_FILE,
+    ONNX_FILE,
+    TOKENIZER_FILE,
+    read_manifest,
+    sha256_file,
+    write_manifest,
+)
+from specscan.scoring.predictor import Predictor
+
+MAX_LEN = 32
+TEXTS = [
+    f"Lead content {i % 10}.{(3 * i) % 10}5 % in brake pad {i} exceeds the R10.2 limit"
+    for i in range(25)
+] + [f"Cadmium below 0,0{i % 10} % by weight in tyre compound {i}" for i in range(25)]
+
+
+@dataclass(frozen=True)
+class Bundle:
+    path: Path
+    model: nn.Module
+    config: ModelConfig
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
+    """A bundle written the way the pipeline writes one, with an untrained tiny CNN."""
+    path = tmp_path_factory.mktemp("bundle")
+    tokenizer = train_tokenizer(TEXTS, vocab_size=200, max_len=MAX_LEN)
+    tokenizer.save(str(path / TOKENIZER_FILE))
+    torch.manual_seed(0)
+    config = ModelConfig(arch="cnn", vocab_size=tokenizer.get_vocab_size(), embed_dim=16,
+                         channels=16, max_len=MAX_LEN, dropout=0.0)
+    model = build_model(config).eval()
+    export_onnx(model, path / ONNX_FILE)
+    write_manifest(path, max_len=MAX_LEN, network=config.to_dict(), lineage={"run_id": "r1"})
+    return Bundle(path, model, config)
+
+
+@pytest.fixture()
+def copy(bundle: Bundle, tmp_path: Path) -> Path:
+    """A private copy of the bundle that a test may damage."""
+    return Path(shutil.copytree(bundle.path, tmp_path / "bundle"))
+
+
+def flip_last_byte(file: Path) -> None:
+    data = bytearray(file.read_bytes())
+    data[-1] ^= 0x01
+    file.write_bytes(bytes(data))
+
+
+# bundle
+
+
+def test_the_manifest_describes_the_bundle(bundle: Bundle) -> None:
+    manifest = read_manifest(bundle.path)
+    assert manifest.labels == LABELS
+    assert manifest.max_len == MAX_LEN
+    assert manifest.network == bundle.config.to_dict()
+    assert manifest.lineage == {"run_id": "r1"}
+    assert manifest.sha256 == {name: sha256_file(bundle.path / name) for name in (ONNX_FILE, TOKENIZER_FILE)}
+
+
+@pytest.mark.parametrize("name", [ONNX_FILE, TOKENIZER_FILE])
+def test_a_file_altered_by_one_byte_is_refused_and_named(copy: Path, name: str) -> None:
+    flip_last_byte(copy / name)
+    with pytest.raises(ModelLoadError, match=name):
+        read_manifest(copy)
+    with pytest.raises(ModelLoadError, match=name):
+        Predictor(copy)
+
+
+@pytest.mark.parametrize("name", [ONNX_FILE, TOKENIZER_FILE])
+def test_a_missing_file_is_refused_and_named(copy: Path, name: str) -> None:
+    (copy / name).unlink()
+    with pytest.raises(ModelLoadError, match=name):
+        read_manifest(copy)
+
+
+def test_verify_false_skips_the_checksums(copy: Path) -> None:
+    flip_last_byte(copy / TOKENIZER_FILE)
+    assert read_manifest(copy, verify=False).max_len == MAX_LEN
+
+
+def test_a_directory_without_a_manifest_is_not_a_bundle(copy: Path) -> None:
+    (copy / MANIFEST_FILE).unlink()
+    with pytest.raises(ModelLoadError, match=MANIFEST_FILE):
+        read_manifest(copy)
+
+
+# predictor
+
+
+def test_predict_proba_returns_one_probability_per_text(bundle: Bundle) -> None:
+    probabilities = Predictor(bundle.path).predict_proba(TEXTS[:7])
+    assert probabilities.shape == (7,)
+    assert np.issubdtype(probabilities.dtype, np.floating)
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
+
+
+def test_predict_proba_of_no_texts_is_empty(bundle: Bundle) -> None:
+    assert Predictor(bundle.path).predict_proba([]).shape == (0,)
+    assert Predictor(bundle.path).predict([]) == []
+
+
+def test_a_texts_probability_does_not_depend_on_the_batch_size(bundle: Bundle) -> None:
+    predictor = Predictor(bundle.path)
+    texts = ["lead", *TEXTS[:5]]
+    np.testing.assert_allclose(predictor.predict_proba(texts, batch_size=1),
+                               predictor.predict_proba(texts), atol=1e-6)
+
+
+def test_predict_labels_non_compliant_exactly_when_probability_is_at_least_one_half(bundle: Bundle) -> None:
+    class Fixed(Predictor):
+        def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+            return np.array([0.0, 0.4999, 0.5, 0.93], dtype=np.float32)
+
+    predictions = Fixed(bundle.path).predict(["a", "b", "c", "d"])
+
+    assert [p.label for p in predictions] == ["compliant", "compliant", "non_compliant", "non_compliant"]
+    assert [p.probability for p in predictions] == pytest.approx([0.0, 0.4999, 0.5, 0.93])
+
+
+def test_predict_agrees_with_predict_proba(bundle: Bundle) -> None:
+    predictor = Predictor(bundle.path)
+    probabilities = predictor.predict_proba(TEXTS)
+    predictions = predictor.predict(TEXTS)
+    assert [p.probability for p in predictions] == pytest.approx(probabilities.tolist())
+    assert [p.label for p in predictions] == [LABELS[int(p >= 0.5)] for p in probabilities]
+
+
+# parity (specscan.model.export)
+
+
+def test_parity_holds_between_the_model_and_its_export(bundle: Bundle) -> None:
+    report = check_parity(bundle.model, bundle.path, TEXTS, batch_size=16)
+    assert report.ok
+    assert report.n_texts == len(TEXTS)
+    assert report.max_abs_diff <= 1e-4
+    assert report.label_agreement == 1.0
+
+
+def test_parity_fails_against_a_different_model(bundle: Bundle) -> None:
+    torch.manual_seed(1)
+    other = build_model(bundle.config).eval()
+    with pytest.raises(ParityError, match="differs from PyTorch"):
+        check_parity(other, bundle.path, TEXTS, tolerance=1e-6)

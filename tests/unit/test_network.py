@@ -1,0 +1,87 @@
+"""Specifications for specscan.model.network: output shapes and behaviour around padding."""
+
+import pytest
+import torch
+from torch import nn
+
+from specscan.model.network import ModelConfig, WithProbabilities, build_model
+
+ARCHS = ("cnn", "bigru", "transformer")
+VOCAB = 40
+PAD = 0
+
+
+def tiny(arch: str) -> nn.Module:
+    """A seeded, tiny network of `arch` in eval mode (dropout off)."""
+    torch.manual_seed(0)
+    config = ModelConfig(arch=arch, vocab_size=VOCAB, embed_dim=16, channels=16, kernel_size=5,
+                         hidden=8, layers=1, heads=2, max_len=32, dropout=0.3)
+    return build_model(config).eval()
+
+
+def tokens(*lengths: int, width: int | None = None) -> torch.Tensor:
+    """Rows of non-pad ids with the given lengths, right-padded with PAD to `width` [B, T]."""
+    generator = torch.Generator().manual_seed(1)
+    width = width or max(lengths)
+    rows = torch.full((len(lengths), width), PAD, dtype=torch.int64)
+    for i, n in enumerate(lengths):
+        rows[i, :n] = torch.randint(1, VOCAB, (n,), generator=generator)
+    return rows
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_output_is_one_logit_per_class_per_row(arch: str) -> None:
+    with torch.no_grad():
+        logits = tiny(arch)(tokens(5, 9, 2))
+    assert logits.shape == (3, 2)
+    assert torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_with_probabilities_returns_rows_that_sum_to_one(arch: str) -> None:
+    model = tiny(arch)
+    ids = tokens(5, 9, 2)
+    with torch.no_grad():
+        probabilities = WithProbabilities(model)(ids)
+        logits = model(ids)
+    assert probabilities.shape == (3, 2)
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
+    torch.testing.assert_close(probabilities.sum(dim=-1), torch.ones(3))
+    torch.testing.assert_close(probabilities, torch.softmax(logits, dim=-1))
+
+
+@pytest.mark.parametrize(
+    "arch",
+    [
+        "cnn",
+        pytest.param("bigru", marks=pytest.mark.skip(
+            reason="not a property of a BiGRU: its reverse direction runs through the pads before "
+                   "the real tokens, so their states depend on how much padding follows")),
+        "transformer",
+    ],
+)
+def test_appending_pad_tokens_does_not_change_a_rows_logits(arch: str) -> None:
+    model = tiny(arch)
+    with torch.no_grad():
+        alone = model(tokens(7))
+        padded = model(tokens(7, width=15))
+    torch.testing.assert_close(padded, alone, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_rows_output_does_not_depend_on_the_other_rows_in_its_batch(arch: str) -> None:
+    model = tiny(arch)
+    batch = tokens(7, 12, 3, 12)
+    with torch.no_grad():
+        together = model(batch)
+        alone = torch.cat([model(row[None]) for row in batch])
+    torch.testing.assert_close(together, alone, atol=1e-5, rtol=0)
+
+
+def test_eval_mode_is_deterministic_and_train_mode_applies_dropout() -> None:
+    model = tiny("cnn")
+    ids = tokens(7, 12)
+    with torch.no_grad():
+        torch.testing.assert_close(model(ids), model(ids))
+        model.train()
+        assert not torch.allclose(model(ids), model(ids))
