@@ -57,6 +57,7 @@ class Registry:
     """MLflow tracking and model registry for one settings object."""
 
     def __init__(self, settings: Settings) -> None:
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when mlflow is imported
         import mlflow
         from mlflow import MlflowClient
 
@@ -159,7 +160,16 @@ class Registry:
         """All versions, newest first."""
         with self._talking("listing model versions"):
             found = self.client.search_model_versions(f"name='{self.name}'")
-        return sorted((_info(v) for v in found), key=lambda v: v.version, reverse=True)
+            aliases = self._aliases() if found else {}
+        infos = [_info(v).model_copy(update={"aliases": sorted(aliases.get(int(v.version), []))})
+                 for v in found]  # search results leave aliases out
+        return sorted(infos, key=lambda v: v.version, reverse=True)
+
+    def _aliases(self) -> dict[int, list[str]]:
+        by_version: dict[int, list[str]] = {}
+        for alias, version in self.client.get_registered_model(self.name).aliases.items():
+            by_version.setdefault(int(version), []).append(alias)
+        return by_version
 
     def version(self, version: int) -> VersionInfo:
         with self._talking(f"reading version {version}"):

@@ -151,7 +151,7 @@ def test_a_candidate_below_the_thresholds_is_not_registered_and_exits_3(
 def test_promote_records_who_and_why_and_rollback_restores_the_previous_champion(
         home: Path, small_csv: Path, tiny_config: Path, tmp_path: Path) -> None:
     other = tmp_path / "other.yaml"
-    other.write_text(tiny_config.read_text().replace("patience: 1", "patience: 1\n  seed: 5"))
+    other.write_text(tiny_config.read_text().replace("patience: 2", "patience: 2\n  seed: 5"))
     assert specscan(home, "pipeline", "run", "--data", small_csv, "--config", other).exit_code == 0
     reg = registry(home)
     assert reg.alias_version("challenger") == 2
