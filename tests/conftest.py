@@ -61,10 +61,10 @@ def postgres_url() -> str:
     url = os.environ.get("SPECSCAN_TEST_POSTGRES_URL")
     if not url:
         pytest.skip("SPECSCAN_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against")
-    import psycopg2
+    import psycopg
 
     try:
-        psycopg2.connect(url, connect_timeout=5).close()
-    except psycopg2.OperationalError as exc:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
         pytest.fail(f"SPECSCAN_TEST_POSTGRES_URL={url} is set but unreachable: {exc}")
     return url

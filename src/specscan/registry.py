@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
 HISTORY_TAG = "alias_history.{alias}"
 HISTORY_KEEP = 50
+DESCRIPTION_MAX = 5000
 SHA_TAGS = {ONNX_FILE: "sha256.onnx", TOKENIZER_FILE: "sha256.tokenizer"}
 
 
@@ -116,14 +117,14 @@ class Registry:
         from mlflow.models import infer_signature
 
         import specscan
-        from specscan.pyfunc import BUNDLE_ARTIFACT, CompliancePyfunc
+        from specscan.pyfunc import BUNDLE_ARTIFACT
 
         example = pd.DataFrame({"text": ["Brake pad, asbestos-free, E-marked to UN ECE R90"]})
         output = pd.DataFrame({"label": ["compliant"], "probability": [0.01]})
         with self._talking("logging the model"):
             info = self.mlflow.pyfunc.log_model(
                 name="model",
-                python_model=CompliancePyfunc(),
+                python_model=str(Path(specscan.__file__).parent / "pyfunc_model.py"),
                 artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
                 code_paths=[str(Path(specscan.__file__).parent)],
                 pip_requirements=_runtime_requirements(),
@@ -151,6 +152,9 @@ class Registry:
 
     def describe(self, version: int, description: str) -> None:
         """Set a version's description (MLflow renders it as Markdown: the model card)."""
+        if len(description) > DESCRIPTION_MAX:  # registry stores cap it (5,000 on SQL stores)
+            note = "\n\n… (truncated: the full card is the run artifact model_card.md)"
+            description = description[: DESCRIPTION_MAX - len(note)] + note
         with self._talking(f"describing version {version}"):
             self.client.update_model_version(self.name, str(version), description=description)
 

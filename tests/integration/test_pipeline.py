@@ -192,3 +192,18 @@ def test_an_unreachable_tracking_server_fails_fast_with_exit_5(small_csv: Path, 
     assert "http://127.0.0.1:9" in result.output
     assert time.monotonic() - started < 60
     assert not (tmp_path / "steps").exists()
+
+
+def test_each_step_is_a_nested_run_in_the_pipeline_experiment(home: Path) -> None:
+    reg = registry(home)
+    experiment = reg.experiment_id()
+    parents = reg.client.search_runs([experiment], "tags.pipeline = 'specscan'", order_by=["start_time ASC"])
+    first = parents[0].info.run_id
+    children = reg.client.search_runs([experiment], f"tags.mlflow.parentRunId = '{first}'")
+
+    steps = {run.data.tags["mlflow.runName"] for run in children}
+    assert steps == {"validate", "prepare", "train", "export", "evaluate", "register"}
+    assert parents[0].data.tags["data_digest"] and parents[0].data.tags["git_commit"]
+    register = next(r for r in children if r.data.tags["mlflow.runName"] == "register")
+    artifacts = {a.path for a in reg.client.list_artifacts(register.info.run_id)}
+    assert {"model_card.md", "gate.json", "plots"} <= artifacts

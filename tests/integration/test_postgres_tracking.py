@@ -31,12 +31,11 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def tracking_server(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`mlflow server` on a fresh PostgreSQL database; yields its http:// URI."""
-    import psycopg2
+    import psycopg
 
     database = f"specscan_test_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(postgres_url)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {database}")
+    admin = psycopg.connect(postgres_url, autocommit=True)
+    admin.execute(f"CREATE DATABASE {database}")
     parts = urlsplit(postgres_url)
     store = urlunsplit((parts.scheme.replace("postgres", "postgresql", 1) if parts.scheme == "postgres"
                         else parts.scheme, parts.netloc, f"/{database}", "", ""))
@@ -63,7 +62,7 @@ def tracking_server(postgres_url: str, tmp_path_factory: pytest.TempPathFactory)
         server.terminate()
         server.wait(timeout=30)
         log.close()
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
         admin.close()
 
 

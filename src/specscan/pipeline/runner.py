@@ -49,8 +49,9 @@ def _flatten(prefix: str, value: Any) -> dict[str, Any]:
 
 class _Runner:
     def __init__(self, settings: Settings, registry: Registry, config: PipelineConfig,
-                 on_event: Callable[[str], None]) -> None:
+                 experiment: str, on_event: Callable[[str], None]) -> None:
         self.settings, self.registry, self.config, self.say = settings, registry, config, on_event
+        self.experiment = experiment
         self.code = code_digest()
         self.cached: list[str] = []
 
@@ -59,7 +60,7 @@ class _Runner:
         """Run one step in a nested MLflow run, skipping it when its outputs are cached."""
         mlflow = self.registry.mlflow
         key = step_key(name, inputs=inputs, params=params, code=self.code)
-        with mlflow.start_run(run_name=name, nested=True):
+        with mlflow.start_run(experiment_id=self.experiment, run_name=name, nested=True):
             mlflow.set_tags({"step": name, "cache_key": key, **{f"input.{k}": v for k, v in inputs.items()}})
             result = run_cached(self.settings.step_cache, name, key, produce)
             mlflow.set_tag("cached", str(result.cached).lower())
@@ -83,7 +84,7 @@ def run_pipeline(settings: Settings, data: Path, config: PipelineConfig, *, boot
     registry = Registry(settings)
     registry.check()  # before any work: an unreachable tracking store fails in seconds
     experiment = registry.experiment_id()
-    runner = _Runner(settings, registry, config, on_event)
+    runner = _Runner(settings, registry, config, experiment, on_event)
     mlflow = registry.mlflow
     data_digest = digest_path(data)
     commit, dirty = git_state()
@@ -129,7 +130,7 @@ def run_pipeline(settings: Settings, data: Path, config: PipelineConfig, *, boot
                    **{f"rows_{k}": str(v) for k, v in prep.rows.items()},
                    "heldout_families": ",".join(prep.heldout_families),
                    "label_source": prep.label_source}
-        with mlflow.start_run(run_name="register", nested=True):
+        with mlflow.start_run(experiment_id=experiment, run_name="register", nested=True):
             outcome = _register(registry, config, bundle, evaluated, evaluation, lineage,
                                 champion_version, bootstrap, on_event)
             outcome.run_id, outcome.cached_steps = run_id, runner.cached
