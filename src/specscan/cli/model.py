@@ -17,8 +17,11 @@ ModelOption = Annotated[str, typer.Option(
 
 
 def _predictor(model: str):  # type: ignore[no-untyped-def]
-    from specscan.registry import Registry
     from specscan.scoring.predictor import Predictor
+
+    if Path(model).is_dir():  # a bundle directory needs no registry (and no mlflow installed)
+        return Predictor(Path(model))
+    from specscan.registry import Registry
 
     return Predictor(Registry(settings()).bundle_path(model))
 

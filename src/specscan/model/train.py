@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -46,6 +46,8 @@ class TrainConfig(BaseModel):
     heads: int = 4
     dropout: float = Field(default=0.2, ge=0.0, lt=1.0)
     lr: float = 2e-3
+    schedule: Literal["constant", "onecycle"] = "onecycle"
+    label_smoothing: float = Field(default=0.0, ge=0.0, lt=0.5)
     weight_decay: float = 1e-4
     batch_size: int = Field(default=64, ge=1)
     max_epochs: int = Field(default=8, ge=1)
@@ -114,6 +116,13 @@ def _macro_f1(c: torch.Tensor) -> float:
     return float(np.mean(f1s))
 
 
+def _steps_per_epoch(rows: int, world: int, batch_size: int) -> int:
+    """Every rank takes the same number of steps, or the all-reduce of the last one hangs."""
+    if world == 1:
+        return max(1, -(-rows // batch_size))
+    return max(1, rows // world // batch_size)
+
+
 def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path,
             train: _Encoded, val: _Encoded, vocab_size: int) -> None:
     distributed = world > 1
@@ -125,8 +134,12 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
     model = build_model(config.network_config(vocab_size))
     wrapped: nn.Module = DistributedDataParallel(model) if distributed else model
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     rng = np.random.default_rng(config.seed)
+    steps_per_epoch = _steps_per_epoch(len(train.labels), world, config.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=steps_per_epoch * config.max_epochs,
+        pct_start=0.15) if config.schedule == "onecycle" else None
     val_index = np.arange(len(val.labels))[rank::world]
     best_f1, best_epoch, stale = -1.0, 0, 0
     best_state: dict[str, torch.Tensor] = {}
@@ -137,9 +150,7 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
     for epoch in range(1, config.max_epochs + 1):
         order = rng.permutation(len(train.labels))  # same on all ranks: same seed
         shard = order[rank::world]
-        steps = len(shard) // config.batch_size + (len(shard) % config.batch_size > 0)
-        if distributed:  # equal step counts, or the all-reduce of the last step hangs
-            steps = len(order) // world // config.batch_size or 1
+        steps = steps_per_epoch
         wrapped.train()
         total = 0.0
         bar = tqdm(range(steps), desc=f"epoch {epoch}", disable=not show, leave=False)
@@ -149,6 +160,8 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
             loss = loss_fn(wrapped(ids), y)
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             total += loss.item()
             bar.set_postfix(loss=f"{total / (step + 1):.4f}")
         counts = _confusion(model, val, val_index, 512)

@@ -1,0 +1,113 @@
+"""Issue-2 figures in one run: full pipeline wall time on N generated rows, quality of the deep
+model beside the TF-IDF baseline, ONNX Runtime throughput at batch 64, and model size.
+
+    .venv/bin/python benchmarks/pipeline_bench.py [--rows 100000] [--config FILE] [--out DIR]
+
+Prints a Markdown report (paste into docs/benchmarks.md) and writes it with raw JSON to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+
+def run(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if done.returncode not in (0, 3):
+        sys.exit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return time.perf_counter() - started, done.stdout + done.stderr
+
+
+def throughput(bundle: Path, texts: list[str], batch: int = 64, seconds: float = 10.0) -> dict[str, float]:
+    from specscan.scoring.predictor import Predictor
+
+    predictor = Predictor(bundle)
+    batches = [texts[i : i + batch] for i in range(0, len(texts) - batch + 1, batch)]
+    encoded = [predictor.encode(b) for b in batches]
+
+    def rate(fn) -> float:  # items per second over ~`seconds`
+        fn(0)
+        done, started, i = 0, time.perf_counter(), 0
+        while time.perf_counter() - started < seconds:
+            fn(i % len(batches))
+            done, i = done + batch, i + 1
+        return done / (time.perf_counter() - started)
+
+    return {"with_tokenization": rate(lambda i: predictor.predict_ids(predictor.encode(batches[i]))),
+            "model_only": rate(lambda i: predictor.predict_ids(encoded[i])),
+            "tokenization_only": rate(lambda i: predictor.encode(batches[i]))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--config", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="specscan-bench-"))
+    env = {**os.environ, "SPECSCAN_HOME": str(home)}
+    cli = [sys.executable, "-m", "specscan.cli"]
+    data = home / "data.csv"
+
+    gen_s, _ = run([*cli, "data", "generate", "--rows", str(args.rows), "--out", str(data)], env)
+    pipe_cmd = [*cli, "pipeline", "run", "--data", str(data), "--bootstrap"]
+    if args.config:
+        pipe_cmd += ["--config", str(args.config)]
+    pipe_s, log = run(pipe_cmd, env)
+
+    steps = home / "steps"
+    evaluation = json.loads(next((steps / "evaluate").glob("*/summary.json")).read_text())
+    trained = json.loads(next((steps / "train").glob("*/summary.json")).read_text())
+    exported = json.loads(next((steps / "export").glob("*/summary.json")).read_text())
+    bundle = next((steps / "export").glob("*/bundle"))
+    texts = pd.read_parquet(next((steps / "prepare").glob("*/test.parquet")))["text"].tolist()
+    speed = throughput(bundle, texts)
+
+    rows = []
+    base = {r["dataset"]: r["overall"] for r in evaluation["baseline"]}
+    for report in evaluation["candidate"]:
+        ours, theirs = report["overall"], base.get(report["dataset"], {})
+        rows.append(f"| {report['dataset']} | {ours['n']} | {ours['macro_f1']:.4f} | "
+                    f"{theirs.get('macro_f1', float('nan')):.4f} | {ours['accuracy']:.4f} | "
+                    f"{ours['roc_auc'] or float('nan'):.4f} | {ours['ece']:.4f} |")
+    config_note = f" --config {args.config}" if args.config else ""
+    report = "\n".join([
+        f"### Pipeline on {args.rows:,} generated R1 rows ({time.strftime('%Y-%m-%d')}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()})",
+        "",
+        f"Command: `python benchmarks/pipeline_bench.py --rows {args.rows}{config_note}`",
+        "",
+        f"- data generation: {gen_s:.0f} s; full pipeline (validate → register): **{pipe_s:.0f} s**",
+        f"- training: {trained['seconds']:.0f} s, {trained['epochs_run']} epochs (best {trained['best_epoch']}), "
+        f"{trained['parameters']:,} parameters; TF-IDF baseline: {trained['baseline_seconds']:.0f} s",
+        f"- ONNX file: {exported['onnx_bytes'] / 1e6:.2f} MB; parity max |diff| "
+        f"{exported['parity_max_abs_diff']:.1e} on {exported['parity_texts']} texts",
+        f"- ONNX Runtime, batch 64: {speed['with_tokenization']:,.0f} items/s with tokenization, "
+        f"{speed['model_only']:,.0f} items/s model only, tokenizer alone {speed['tokenization_only']:,.0f} items/s",
+        "",
+        "| evaluation set | n | macro-F1 deep | macro-F1 TF-IDF | accuracy deep | ROC-AUC deep | ECE deep |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+    ])
+    print(report)
+    (args.out / "pipeline.md").write_text(report + "\n")
+    (args.out / "pipeline.json").write_text(json.dumps(
+        {"rows": args.rows, "generate_s": gen_s, "pipeline_s": pipe_s, "train": trained,
+         "export": exported, "throughput": speed, "evaluation": evaluation}, indent=2))
+    (args.out / "pipeline.log").write_text(log)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""`specscan train --nproc 2` trains with torch.distributed (gloo) and reaches the same quality."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def train(data: Path, config: Path, out: Path, nproc: int) -> float:
+    done = subprocess.run(
+        [sys.executable, "-m", "specscan.cli", "train", "--data", str(data), "--output", str(out),
+         "--nproc", str(nproc), "--config", str(config)],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    match = re.search(r"validation macro-F1 ([0-9.]+)", done.stdout)
+    assert match, done.stdout
+    return float(match.group(1))
+
+
+def test_two_processes_reach_the_quality_of_one(small_csv: Path, tiny_config: Path, tmp_path: Path) -> None:
+    single = train(small_csv, tiny_config, tmp_path / "one", nproc=1)
+    double = train(small_csv, tiny_config, tmp_path / "two", nproc=2)
+
+    assert (tmp_path / "two" / "train" / "model.pt").is_file()
+    assert double >= single - 0.08, f"2 processes: {double:.3f}, 1 process: {single:.3f}"
