@@ -207,3 +207,10 @@ def test_each_step_is_a_nested_run_in_the_pipeline_experiment(home: Path) -> Non
     register = next(r for r in children if r.data.tags["mlflow.runName"] == "register")
     artifacts = {a.path for a in reg.client.list_artifacts(register.info.run_id)}
     assert {"model_card.md", "gate.json", "plots"} <= artifacts
+
+
+def test_a_missing_data_file_is_named_with_exit_4(tmp_path: Path) -> None:
+    result = specscan(tmp_path / "home", "pipeline", "run", "--data", tmp_path / "nope.csv")
+
+    assert result.exit_code == 4
+    assert "nope.csv: no such file" in result.output

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 import specscan
+from specscan.errors import DataValidationError
 from specscan.evaluation.metrics import flat_metrics
 from specscan.evaluation.model_card import render_model_card
 from specscan.lineage import code_digest, git_state
@@ -81,6 +82,8 @@ class _Runner:
 def run_pipeline(settings: Settings, data: Path, config: PipelineConfig, *, bootstrap: bool = False,
                  on_event: Callable[[str], None] = log.info) -> PipelineOutcome:
     """validate → prepare → train → export → evaluate → register (gated); see `steps`."""
+    if not data.is_file():
+        raise DataValidationError(f"{data}: no such file")
     registry = Registry(settings)
     registry.check()  # before any work: an unreachable tracking store fails in seconds
     experiment = registry.experiment_id()
