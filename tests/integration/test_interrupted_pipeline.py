@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,15 +23,21 @@ def test_sigkill_during_training_then_rerun(small_csv: Path, tiny_config: Path, 
                "--config", str(tiny_config), "--bootstrap"]
     run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert run.stdout is not None
+    train_dir = tmp_path / "home" / "steps" / "train"
     for line in run.stdout:
         if line.startswith("prepare: done"):
-            os.kill(run.pid, signal.SIGKILL)  # training has just started
             break
+    deadline = time.monotonic() + 60
+    while not any(train_dir.glob(".*")) and time.monotonic() < deadline:  # training's work dir
+        time.sleep(0.05)
+    time.sleep(1.0)
+    os.kill(run.pid, signal.SIGKILL)
     run.wait(timeout=60)
+    run.stdout.close()
     assert run.returncode == -signal.SIGKILL
 
-    train_outputs = list((tmp_path / "home" / "steps" / "train").iterdir())
-    assert not any((out / ".done").exists() for out in train_outputs)
+    assert any(train_dir.glob(".*")), "the kill should land while training is under way"
+    assert not any((out / ".done").exists() for out in train_dir.iterdir())
     registry = Registry(Settings(home=tmp_path / "home"))
     assert registry.versions() == []
 
