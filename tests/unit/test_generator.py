@@ -171,9 +171,18 @@ _OTHER = re.compile(
     r"free|\bno\b|\bnot\b|without|\d\s*(-|–|to|…)\s*\d",
     re.IGNORECASE,
 )
-_COPPER = re.compile(r"brass|bronze|gunmetal|copper alloy|cuzn|cusn", re.IGNORECASE)
-_MACHINING = re.compile(r"free.cutting|free.machining|machining|automatenstahl|11smn|9smn", re.IGNORECASE)
-_ALUMINIUM = re.compile(r"alumin|\bal alloy|\balu\b|alsi|alcu|aw-", re.IGNORECASE)
+# material designations count as naming the material: CW614N is a brass, 1.0718 a free-cutting steel
+_COPPER = re.compile(
+    r"brass|bronze|gunmetal|copper alloy|cuzn|cusn|cuni|\bcw\d{3}[a-z]\b|\bc3[68]\d00\b|\bcc49\dk\b",
+    re.IGNORECASE,
+)
+_MACHINING = re.compile(
+    r"free.cutting|free.machining|machining|automatenstahl|11smn|9smn|\b1\.07\d\d\b|\b12l14\b|\b1215\b",
+    re.IGNORECASE,
+)
+_ALUMINIUM = re.compile(
+    r"alumin|\bal alloy|\balu\b|alsi|alcu|almg|aw-|ac-\d|\b(6262|2007|2011)\b", re.IGNORECASE
+)
 
 
 def _oracle(text: str) -> bool | None:
@@ -385,3 +394,103 @@ def test_one_hundred_thousand_rows_generate_within_a_minute() -> None:
     frame = generate(rows=100_000, seed=0)
     assert time.perf_counter() - start < 60
     assert len(frame) == 100_000 and frame["text"].is_unique
+
+
+# ----------------------------------------------------------------------------- vocabulary breadth
+
+
+def test_a_missing_approval_is_a_violation_exactly_in_the_safety_categories(r1: pd.DataFrame) -> None:
+    assert set(r1.loc[r1["rule"] == "type_approval", "category"]) <= V.SAFETY_CATEGORIES
+    plain = [p for p in V.APPROVAL_MISSING if "{" not in p]
+    says_missing = r1["text"].str.lower().map(lambda t: any(p.lower() in t for p in plain))
+    other = ~r1["category"].isin(V.SAFETY_CATEGORIES)
+    # the same words are on both sides of the boundary, and only the category decides
+    assert (says_missing & other & (r1["rule"] == "approval_not_required")).sum() > 100
+    assert (says_missing & other & (r1["label_clean"] == "compliant")).sum() > 100
+    assert (r1.loc[says_missing & other, "rule"] != "type_approval").all()
+    assert (r1.loc[says_missing & ~other, "label_clean"] == "non_compliant").all()
+
+
+@pytest.mark.parametrize(
+    "category, part", [("electronics", "horn"), ("service", "wiper blade"), ("accessory", "roof rack")]
+)
+def test_a_non_safety_part_that_is_not_e_marked_is_compliant(category: str, part: str) -> None:
+    assert any(p == part for p, _, _ in V.PARTS[category])
+    facts = Facts(category, part, part.upper(), [], approval="missing", primary="approval")
+    assert label_facts(facts, "R1") == (False, "approval_not_required", False)
+    assert label_facts(facts, "R2")[0] is False
+
+
+@pytest.mark.parametrize("name", ["CW614N", "CuZn39Pb3", "C36000", "CuSn5Zn5Pb5"])
+def test_a_copper_alloy_named_only_by_designation_keeps_its_exemption(name: str) -> None:
+    assert name in {n for n, _ in V.HOSTS["copper_alloy"].lead_names}
+
+    def bad(pct: str, revision: str) -> bool:
+        comp = Component("", "copper_alloy", name, name, _pct(pct))
+        return label_facts(_facts("fluid_line", comp), revision)[0]  # type: ignore[arg-type]
+
+    assert not bad("3.5", "R1") and not bad("4.0", "R1") and bad("4.6", "R1")
+    assert bad("3.5", "R2") and not bad("2.0", "R2")
+
+
+def test_designations_name_the_host_class_that_sets_the_lead_limit() -> None:
+    expected = {
+        "copper_alloy": ("CW614N", "CW617N", "CuZn40Pb2", "C38500", "CW508L"),
+        "machining_steel": ("11SMnPb30", "11SMnPb37", "9SMnPb28", "1.0718", "12L14", "Automatenstahl"),
+        "aluminium_alloy": ("EN AW-2007", "EN AW-2011", "AlMgSiPb", "AlCuMgPb", "EN AW-6262"),
+    }
+    for host, names in expected.items():
+        known = {n for n, _ in V.HOSTS[host].names + V.HOSTS[host].lead_names}
+        assert set(names) <= known, host
+    for host in V.HOSTS.values():
+        if host.cls == "other":
+            for name, _ in host.names:
+                assert not re.search(r"CW\d{3}|SMnPb|12L14|1\.07\d\d|AW-2007|AW-2011|brass|bronze", name)
+
+
+def test_lead_implying_names_only_come_with_a_stated_lead_amount() -> None:
+    import random
+
+    from specscan.data.generator import sample_facts
+
+    rng = random.Random(7)
+    seen = 0
+    for _ in range(20_000):
+        for c in sample_facts(rng).components:
+            if c.material in {n for n, _ in V.HOSTS[c.host].lead_names}:
+                seen += 1
+                assert c.mention is not None and (c.mention.substance, c.mention.mode) == ("lead", "conc")
+    assert seen > 200
+
+
+def test_terse_descriptions_are_common_across_families_categories_and_rules(r1: pd.DataFrame) -> None:
+    terse = r1[r1["text"].str.split().str.len() <= 12]
+    assert len(terse) > 0.12 * N
+    assert terse["family"].nunique() >= 12
+    assert set(terse["category"]) == set(CATEGORIES)
+    assert set(terse["rule"]) == set(RULES["R1"])
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"not exceeding \d",
+        r"\d ?(%|ppm|mg/kg)[^,;]* or less",
+        r"traces < ?\d",
+        r"E\d+ mark on lens",
+        r"43R-\d",
+        r"homologation refused",
+        r"no E-mark on this batch",
+        r"CW614N|CW617N",
+        r"11SMnPb3[07]|1\.0718|12L14",
+        r"EN AW-20(07|11)|AlMgSiPb",
+        r"(Cd|cadmium) (plating|plated|coated)",
+        r"yellow passivation \(Cr6\+\)",
+        r"chrysotile fibres",
+        r"(without|free from) mercury",
+        r"asbestos: none",
+        r"PPAP approved|IATF 16949",
+    ],
+)
+def test_the_broadened_phrasings_occur(r1: pd.DataFrame, pattern: str) -> None:
+    assert r1["text"].str.contains(pattern, case=False, regex=True).any(), pattern

@@ -213,7 +213,7 @@ _SCENARIOS: tuple[tuple[str, float], ...] = (
     ("absent", 7.5),
     ("asbestos_free", 4.0),
     ("approval_named", 5.0),
-    ("approval_not_required", 2.5),
+    ("approval_not_required", 3.5),
     ("pfas_free", 2.0),
     ("pfas_present", 4.0),
     ("false_friend", 4.0),
@@ -234,6 +234,9 @@ _MISSING_NOTE_CATEGORIES = (
     "seal_gasket",
     "battery",
     "hvac",
+    "accessory",
+    "service",
+    "engine",
 )
 
 
@@ -350,7 +353,12 @@ def _conc(r: random.Random, sub: str, host_cls: str, target: str) -> Amount:
     lim = limits[-1] if target in ("over", "exempt_over") else limits[0]
     u = r.random()
     if target in ("over", "exempt_over"):
-        ppm = r.uniform(1.02 * lim, 1.3 * lim) if u < 0.35 else _loguniform(r, 1.3 * lim, 12 * lim)
+        if u < 0.35:
+            ppm = r.uniform(1.02 * lim, 1.3 * lim)
+        elif u < 0.88 or sub != "lead":
+            ppm = _loguniform(r, 1.3 * lim, 12 * lim)
+        else:  # gross violations: "5 %", "12 %" lead in any host
+            ppm = _loguniform(r, max(1.3 * lim, 20_000), 150_000)
         if target == "exempt_over":
             ppm = min(ppm, 120_000)
     else:  # below
@@ -478,10 +486,12 @@ def sample_facts(r: random.Random) -> Facts:
 
     parts = V.PARTS[cat]
     part, part_caps, main_host = parts[part_idx] if part_idx >= 0 else r.choice(parts)
+    # hand-written descriptions are often terse: one material, one fact, at most one spec
+    terse = r.random() < 0.3
     comps: list[Component] = []
     if primary_comp is not None and not primary_comp.role:
         comps.append(primary_comp)
-    elif main_host is not None and (primary_comp is None or r.random() < 0.45):
+    elif main_host is not None and (primary_comp is None or (not terse and r.random() < 0.45)):
         comps.append(_component(r, "", main_host, _benign(r, main_host) if scen != "none" else None))
     used = {c.role for c in comps} | ({primary_comp.role} if primary_comp else set())
     by_role: dict[str, list[str]] = {}
@@ -490,6 +500,8 @@ def sample_facts(r: random.Random) -> Facts:
             by_role.setdefault(role_, []).append(host_)
     slots = [(role_, r.choice(hosts)) for role_, hosts in by_role.items()]
     n_extra = r.choice((0, 0, 0, 1, 1, 2)) if primary_comp else r.choice((0, 1, 1, 2))
+    if terse:
+        n_extra = 0 if primary_comp or comps else 1
     extras: list[Component] = []
     for role_, host_ in r.sample(slots, min(n_extra, len(slots))):
         mention_ = None if scen == "none" else _benign(r, host_)
@@ -520,14 +532,14 @@ def sample_facts(r: random.Random) -> Facts:
     elif cat in V.SAFETY_CATEGORIES:
         u = r.random()
         facts.approval = "named" if u < 0.25 else ("missing" if u < 0.27 else "silent")
-    elif r.random() < 0.04:
+    elif r.random() < 0.06:
         facts.approval = r.choice(("missing", "named"))
     if scen == "none":
         facts.primary = "none"
     specs = list(V.SPECS[cat])
-    n_specs = r.choice((0, 0, 1, 1, 2, 2, 3))
+    n_specs = r.choice((0, 0, 1)) if terse else r.choice((0, 0, 1, 1, 2, 2, 3))
     facts.specs = [_fill(s, r) for s in r.sample(specs, min(n_specs, len(specs)))]
-    if r.random() < 0.3:
+    if r.random() < (0.1 if terse else 0.3):
         facts.specs.append(_fill(r.choice(V.SPECS_ANY), r))
     if scen == "false_friend" or r.random() < 0.06:
         fits = [p for p, cats in V.FALSE_FRIENDS.items() if not cats or cat in cats]
@@ -548,10 +560,11 @@ class _Style:
     german: bool = False
 
 
-_LT = ("< ", "<", "below ", "less than ", "under ", "< ", "<")
-_GT = ("> ", ">", "above ", "more than ", "over ")
-_MAX = ("max. ", "max ", "≤ ", "up to ", "not more than ", "max. ", "≤")
-_APPROX = ("approx. ", "ca. ", "~", "about ", "approximately ", "approx ", "~ ")
+_LT = ("< ", "<", "below ", "less than ", "under ", "< ", "<", "lower than ")
+_GT = ("> ", ">", "above ", "more than ", "over ", "exceeding ", "in excess of ")
+_MAX = ("max. ", "max ", "≤ ", "up to ", "not more than ", "max. ", "≤", "<= ", "not exceeding ", "maximum ")
+_MAX_AFTER = ("{q} max", "{q} max.", "{q} or less", "not exceeding {q}", "{q} or below", "at most {q}", "{q} maximum")
+_APPROX = ("approx. ", "ca. ", "~", "about ", "approximately ", "approx ", "~ ", "around ", "roughly ")
 _RANGE = ("-", "–", " - ", " to ", "…")
 
 
@@ -575,6 +588,12 @@ def _q(a: Amount, r: random.Random, st: _Style) -> str:
     if a.qualifier == "range":
         assert a.low is not None
         return f"{_num(a.low, a.decimals, st)}{r.choice(_RANGE)}{v}{u}"
+    if a.qualifier == "max" and r.random() < 0.4:
+        return r.choice(_MAX_AFTER).format(q=f"{v}{u}")
+    if a.qualifier == "lt" and a.unit == "ppm" and a.value <= 50 * 10**a.decimals and r.random() < 0.3:
+        return f"traces <{r.choice(('', ' '))}{v}{u}"
+    if a.qualifier == "eq" and r.random() < 0.03:
+        return f"exactly {v}{u}"
     pre = {"eq": ("",), "approx": _APPROX, "max": _MAX, "lt": _LT, "gt": _GT}[a.qualifier]
     return f"{r.choice(pre)}{v}{u}"
 
@@ -695,16 +714,24 @@ def _approval_text(f: Facts, r: random.Random) -> str | None:
         return None
     safety = f.category in V.SAFETY_CATEGORIES
     if f.approval == "named":
-        template = r.choice(V.APPROVAL_NAMED if safety else V.EMC_NAMED)
+        if not safety:
+            template = r.choice(V.EMC_NAMED)
+        elif r.random() < 0.3:
+            template = r.choice(V.APPROVAL_NAMED_CATEGORY[f.category])
+        else:
+            template = r.choice(V.APPROVAL_NAMED)
     else:
         template = r.choice(V.APPROVAL_MISSING)
     reg = r.choice(V.REGULATIONS.get(f.category, ("R10",)))
     text = template.format(
         reg=reg,
+        reg_no=reg[1:],
+        k=r.randrange(1, 9),
         n=r.choice((1, 2, 3, 4, 5, 6, 9, 11, 13, 24)),
         year=r.randrange(2019, 2027),
         mm=f"{r.randrange(1, 13):02d}",
         num=f"{reg[1:]}R-0{r.randrange(1, 9)} {r.randrange(1000, 99999)}",
+        num4=f"{r.randrange(1000, 9999)}",
     )
     if f.approval == "missing" and not safety and r.random() < 0.5:
         text = r.choice(("'{t}'", '"{t}"', "{t}")).format(t=text) + r.choice(V.NOT_REQUIRED_NOTE)
@@ -1111,20 +1138,28 @@ def _short(f: Facts, r: random.Random, st: _Style) -> str:
     if f.components:
         c = f.components[idx]
         core, suffix = _mention_parts(c, r, st, prefix_ok=False)
-        if not c.role and r.random() < 0.5:
-            items.append(f"{core} {f.part}{suffix}")
+        role = f"{c.role} " if c.role else ""
+        k = r.randrange(6)
+        if not c.role and k <= 1:
+            items.append(f"{_cap(core)} {f.part}{suffix}")  # "Brass fitting, lead 4.6 %"
+        elif not c.role and k == 2:
+            items.append(f"{_cap(f.part)} {core}{suffix}")  # "Door seal EPDM, Pb 800 ppm"
+        elif k == 3:
+            items.append(f"{_cap(f.part)}: {role}{core}{suffix}")
         else:
-            items.append(f"{_cap(f.part)}, {f'{c.role} ' if c.role else ''}{core}{suffix}")
+            items.append(f"{_cap(f.part)}, {role}{core}{suffix}")
         # the label may rest on any stated fact, so those are never dropped
         items += [_comp_text(o, r, st) for i, o in enumerate(f.components) if i != idx and o.mention]
     else:
         items.append(_cap(f.part))
+    if f.specs and r.random() < 0.4:
+        items.append(f.specs[0])  # "Horn, 12 V, not E-marked"
     appr = _approval_text(f, r)
     if appr:
         items.append(appr)
     if f.false_friend:
         items.append(f.false_friend)
-    return ", ".join(items)
+    return r.choice((", ", ", ", "; ", " - ")).join(items)
 
 
 def _rfq(f: Facts, r: random.Random, st: _Style) -> str:
@@ -1177,7 +1212,7 @@ _FAMILY_TABLE: tuple[tuple[str, _Renderer, float, float], ...] = (
     ("erp_keyvalue", _erp, 0.8, 0.05),
     ("qa_ticket", _qa_ticket, 1.0, 0.25),
     ("email_snippet", _email, 0.9, 0.35),
-    ("short_label", _short, 1.0, 0.12),
+    ("short_label", _short, 2.0, 0.12),
     ("rfq_request", _rfq, 0.8, 0.15),
     ("slash_compact", _slashes, 0.8, 0.1),
 )

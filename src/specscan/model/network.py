@@ -42,7 +42,8 @@ def _pool(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class TextCNN(nn.Module):
-    """Two residual 1-D convolutions (receptive field 13 tokens), then max+mean pooling."""
+    """A 1-D convolution, then `layers - 1` residual dilated ones (dilation 2, 4, …: with k=5 and
+    three layers each position sees 29 tokens), then max+mean pooling."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -50,7 +51,8 @@ class TextCNN(nn.Module):
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=config.pad_id)
         self.conv1 = nn.Conv1d(config.embed_dim, c, k, padding=k // 2)
-        self.conv2 = nn.Conv1d(c, c, k, padding=2 * (k // 2), dilation=2)
+        self.convs = nn.ModuleList(
+            nn.Conv1d(c, c, k, padding=2**i * (k // 2), dilation=2**i) for i in range(1, config.layers))
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(2 * c, config.num_classes)
 
@@ -58,10 +60,11 @@ class TextCNN(nn.Module):
         """input_ids [B, T] int64 -> logits [B, num_classes]."""
         mask = input_ids != self.config.pad_id  # [B, T]
         x = self.embedding(input_ids).transpose(1, 2)  # [B, E, T]
-        keep = mask.unsqueeze(1).to(x.dtype)  # [B, 1, T]
-        h1 = torch.relu(self.conv1(x)) * keep  # [B, C, T]; zero past the text, as if unpadded
-        h2 = torch.relu(self.conv2(self.dropout(h1)) + h1)  # [B, C, T]
-        pooled = _pool(h2.transpose(1, 2), mask)  # [B, 2C]
+        keep = mask.unsqueeze(1).to(x.dtype)  # [B, 1, T]; zero past the text, as if unpadded
+        h = torch.relu(self.conv1(x)) * keep  # [B, C, T]
+        for conv in self.convs:
+            h = torch.relu(conv(self.dropout(h)) + h) * keep  # [B, C, T]
+        pooled = _pool(h.transpose(1, 2), mask)  # [B, 2C]
         return self.head(self.dropout(pooled))
 
 

@@ -45,13 +45,13 @@ class TrainConfig(BaseModel):
     layers: int = 2
     heads: int = 4
     dropout: float = Field(default=0.2, ge=0.0, lt=1.0)
-    lr: float = 2e-3
+    lr: float = 3e-3
     schedule: Literal["constant", "onecycle"] = "onecycle"
     label_smoothing: float = Field(default=0.0, ge=0.0, lt=0.5)
     weight_decay: float = 1e-4
     batch_size: int = Field(default=64, ge=1)
     max_epochs: int = Field(default=8, ge=1)
-    patience: int = Field(default=2, ge=1)
+    patience: int = Field(default=3, ge=1)
     seed: int = 13
     nproc: int = Field(default=1, ge=1, description="processes for torch.distributed (gloo)")
 
