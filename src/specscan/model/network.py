@@ -19,10 +19,10 @@ class ModelConfig:
     arch: Arch
     vocab_size: int
     embed_dim: int = 96
-    channels: int = 160
+    channels: int = 128
     kernel_size: int = 5
     hidden: int = 96
-    layers: int = 2
+    layers: int = 3
     heads: int = 4
     max_len: int = 128
     dropout: float = 0.2

@@ -39,10 +39,10 @@ class TrainConfig(BaseModel):
     vocab_size: int = Field(default=6000, ge=100)
     max_len: int = Field(default=128, ge=8)
     embed_dim: int = 96
-    channels: int = 160
+    channels: int = 128
     kernel_size: int = 5
     hidden: int = 96
-    layers: int = 2
+    layers: int = 3
     heads: int = 4
     dropout: float = Field(default=0.2, ge=0.0, lt=1.0)
     lr: float = 3e-3
