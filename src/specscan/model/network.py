@@ -2,35 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 Arch = Literal["cnn", "bigru", "transformer"]
 NEG_INF = -1.0e4  # masked positions in max-pooling; finite so ONNX and fp math agree
 
 
-@dataclass(frozen=True)
-class ModelConfig:
+class NetworkShape(BaseModel):
+    """The architecture hyperparameters a user chooses (also the fields of TrainConfig)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    arch: Arch = "cnn"
+    embed_dim: int = Field(default=96, ge=8)
+    channels: int = Field(default=128, ge=8, description="CNN feature maps")
+    kernel_size: int = Field(default=5, ge=1)
+    hidden: int = Field(default=96, ge=8, description="BiGRU state size")
+    layers: int = Field(default=3, ge=1, description="CNN conv layers / transformer blocks")
+    heads: int = Field(default=4, ge=1)
+    dropout: float = Field(default=0.2, ge=0.0, lt=1.0)
+
+
+class ModelConfig(NetworkShape):
     """Constructor arguments of a classifier; saved beside its weights."""
 
-    arch: Arch
-    vocab_size: int
-    embed_dim: int = 96
-    channels: int = 128
-    kernel_size: int = 5
-    hidden: int = 96
-    layers: int = 3
-    heads: int = 4
+    vocab_size: int = Field(ge=2)
     max_len: int = 128
-    dropout: float = 0.2
     num_classes: int = 2
     pad_id: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump()
 
 
 def _pool(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -15,13 +15,13 @@ from typing import Any, Literal
 import numpy as np
 import torch
 import torch.distributed as dist
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from tokenizers import Tokenizer
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from specscan.model.network import Arch, ModelConfig, build_model
+from specscan.model.network import ModelConfig, NetworkShape, build_model
 from specscan.model.tokenizer import PAD_ID, train_tokenizer
 
 WEIGHTS_FILE = "model.pt"
@@ -30,36 +30,26 @@ HISTORY_FILE = "history.json"
 log = logging.getLogger(__name__)
 
 
-class TrainConfig(BaseModel):
-    """Hyperparameters of one training run."""
+class TrainConfig(NetworkShape):
+    """Hyperparameters of one training run: the network's shape, the tokenizer's and the loop's."""
 
-    model_config = {"extra": "forbid"}
+    model_config = ConfigDict(extra="forbid", frozen=False)
 
-    arch: Arch = "cnn"
     vocab_size: int = Field(default=6000, ge=100)
     max_len: int = Field(default=128, ge=8)
-    embed_dim: int = 96
-    channels: int = 128
-    kernel_size: int = 5
-    hidden: int = 96
-    layers: int = 3
-    heads: int = 4
-    dropout: float = Field(default=0.2, ge=0.0, lt=1.0)
     lr: float = 3e-3
     schedule: Literal["constant", "onecycle"] = "onecycle"
     label_smoothing: float = Field(default=0.0, ge=0.0, lt=0.5)
     weight_decay: float = 1e-4
     batch_size: int = Field(default=64, ge=1)
-    max_epochs: int = Field(default=8, ge=1)
+    max_epochs: int = Field(default=10, ge=1)
     patience: int = Field(default=3, ge=1)
     seed: int = 13
     nproc: int = Field(default=1, ge=1, description="processes for torch.distributed (gloo)")
 
     def network_config(self, vocab_size: int) -> ModelConfig:
-        return ModelConfig(arch=self.arch, vocab_size=vocab_size, embed_dim=self.embed_dim,
-                           channels=self.channels, kernel_size=self.kernel_size, hidden=self.hidden,
-                           layers=self.layers, heads=self.heads, max_len=self.max_len,
-                           dropout=self.dropout, pad_id=PAD_ID)
+        shape = self.model_dump(include=set(NetworkShape.model_fields))
+        return ModelConfig(**shape, vocab_size=vocab_size, max_len=self.max_len, pad_id=PAD_ID)
 
 
 class TrainResult(BaseModel):
