@@ -227,14 +227,10 @@ class Registry:
     # --- loading -----------------------------------------------------------------------------
 
     def resolve(self, model: str) -> tuple[int, VersionInfo]:
-        """A `models:/name@alias` or `models:/name/N` URI to its version."""
-        match = MODEL_URI.match(model)
-        if not match:
-            raise ModelLoadError(
-                f"{model!r} is not a model URI: use models:/NAME@ALIAS, models:/NAME/VERSION "
-                "or a bundle directory")
+        """A `models:/name@alias` or `models:/name/N` URI (of this registry's model) to its version."""
+        match = _parse_model_uri(model)
         if match["name"] != self.name:
-            self.name = match["name"]
+            raise ModelLoadError(f"{model!r} names model {match['name']!r}, not {self.name!r}")
         if match["alias"]:
             number = self.alias_version(match["alias"])
             if number is None:
@@ -253,6 +249,9 @@ class Registry:
         if local.is_dir():
             read_manifest(local)
             return local
+        name = _parse_model_uri(model)["name"]
+        if name != self.name:  # another registered model in the same store
+            return Registry(self.settings.model_copy(update={"model_name": name})).bundle_path(model)
         number, info = self.resolve(model)
         target = self.settings.model_cache / self.name / str(number)
         if not (target / MANIFEST_FILE).is_file():
@@ -276,6 +275,14 @@ class Registry:
             if not (bundle / MANIFEST_FILE).is_file():
                 raise ModelLoadError(f"version {number} of {self.name} holds no specscan bundle")
             shutil.move(str(bundle), str(target))
+
+
+def _parse_model_uri(model: str) -> re.Match[str]:
+    match = MODEL_URI.match(model)
+    if not match:
+        raise ModelLoadError(f"{model!r} is not a model URI: use models:/NAME@ALIAS, models:/NAME/VERSION "
+                             "or a bundle directory")
+    return match
 
 
 def _info(version: Any) -> VersionInfo:

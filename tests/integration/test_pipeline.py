@@ -214,3 +214,12 @@ def test_a_missing_data_file_is_named_with_exit_4(tmp_path: Path) -> None:
 
     assert result.exit_code == 4
     assert "nope.csv: no such file" in result.output
+
+
+def test_model_uris_that_resolve_to_nothing_are_named_in_the_error(home: Path) -> None:
+    for uri, message in (("models:/compliance-classifier@nobody", "alias 'nobody' is not set"),
+                         ("models:/compliance-classifier/99", "has no version 99"),
+                         ("champion", "is not a model URI")):
+        result = specscan(home, "predict", "Brake pad", "--model", uri)
+        assert result.exit_code == 1, result.output
+        assert message in result.output
