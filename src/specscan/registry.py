@@ -59,6 +59,7 @@ class Registry:
 
     def __init__(self, settings: Settings) -> None:
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when mlflow is imported
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         import mlflow
         from mlflow import MlflowClient
 
