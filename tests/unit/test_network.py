@@ -50,16 +50,7 @@ def test_with_probabilities_returns_rows_that_sum_to_one(arch: str) -> None:
     torch.testing.assert_close(probabilities, torch.softmax(logits, dim=-1))
 
 
-@pytest.mark.parametrize(
-    "arch",
-    [
-        "cnn",
-        pytest.param("bigru", marks=pytest.mark.skip(
-            reason="not a property of a BiGRU: its reverse direction runs through the pads before "
-                   "the real tokens, so their states depend on how much padding follows")),
-        "transformer",
-    ],
-)
+@pytest.mark.parametrize("arch", ARCHS)
 def test_appending_pad_tokens_does_not_change_a_rows_logits(arch: str) -> None:
     model = tiny(arch)
     with torch.no_grad():

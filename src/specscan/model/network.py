@@ -17,7 +17,7 @@ class NetworkShape(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    arch: Arch = "cnn"
+    arch: Arch = "bigru"
     embed_dim: int = Field(default=96, ge=8)
     channels: int = Field(default=128, ge=8, description="CNN feature maps")
     kernel_size: int = Field(default=5, ge=1)
@@ -74,21 +74,38 @@ class TextCNN(nn.Module):
         return self.head(self.dropout(pooled))
 
 
+def _reverse_within_length(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Reverse each row's real tokens in place, leaving its padding at the end: [B, T, D]."""
+    t = x.shape[1]
+    lengths = mask.sum(dim=1, keepdim=True)  # [B, 1]
+    positions = torch.arange(t, device=x.device).unsqueeze(0)  # [1, T]
+    index = torch.where(positions < lengths, lengths - 1 - positions, positions)  # [B, T]
+    return torch.gather(x, 1, index.unsqueeze(-1).expand(-1, -1, x.shape[2]))
+
+
 class TextBiGRU(nn.Module):
-    """A bidirectional GRU over token embeddings, then max+mean pooling."""
+    """A bidirectional GRU over token embeddings, then max+mean pooling.
+
+    The backward direction is a forward GRU over each row reversed within its own length, so it
+    reads the real tokens before any padding: a text's output does not depend on its batch.
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=config.pad_id)
-        self.gru = nn.GRU(config.embed_dim, config.hidden, batch_first=True, bidirectional=True)
+        self.forward_gru = nn.GRU(config.embed_dim, config.hidden, batch_first=True)
+        self.backward_gru = nn.GRU(config.embed_dim, config.hidden, batch_first=True)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(4 * config.hidden, config.num_classes)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         """input_ids [B, T] int64 -> logits [B, num_classes]."""
-        mask = input_ids != self.config.pad_id
-        states, _ = self.gru(self.dropout(self.embedding(input_ids)))  # [B, T, 2H]
+        mask = input_ids != self.config.pad_id  # [B, T]
+        x = self.dropout(self.embedding(input_ids))  # [B, T, E]
+        ahead, _ = self.forward_gru(x)  # [B, T, H]
+        behind, _ = self.backward_gru(_reverse_within_length(x, mask))
+        states = torch.cat([ahead, _reverse_within_length(behind, mask)], dim=-1)  # [B, T, 2H]
         return self.head(self.dropout(_pool(states, mask)))
 
 

@@ -42,7 +42,7 @@ class TrainConfig(NetworkShape):
     label_smoothing: float = Field(default=0.0, ge=0.0, lt=0.5)
     weight_decay: float = 1e-4
     batch_size: int = Field(default=64, ge=1)
-    max_epochs: int = Field(default=10, ge=1)
+    max_epochs: int = Field(default=4, ge=1)
     patience: int = Field(default=3, ge=1)
     seed: int = 13
     nproc: int = Field(default=1, ge=1, description="processes for torch.distributed (gloo)")
