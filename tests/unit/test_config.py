@@ -22,7 +22,7 @@ def test_no_file_gives_the_defaults() -> None:
     assert (config.gate.max_regression, config.gate.max_slice_regression) == (0.01, 0.03)
     assert config.gate.min_slice_rows == 50
     assert (config.split.test_fraction, config.split.val_fraction, config.split.seed) == (0.1, 0.1, 7)
-    assert config.train.arch == "cnn"
+    assert config.train.arch == "bigru"
     assert (config.parity_texts, config.parity_tolerance) == (1000, 1e-4)
 
 
