@@ -1,0 +1,44 @@
+"""Every network exports to ONNX with dynamic axes, matches PyTorch, and scores a text the same
+whatever batch it is in."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from specscan.model.export import check_parity, export_onnx
+from specscan.model.network import ModelConfig, build_model
+from specscan.model.tokenizer import train_tokenizer
+from specscan.scoring.bundle import ONNX_FILE, TOKENIZER_FILE, write_manifest
+from specscan.scoring.predictor import Predictor
+
+TEXTS = [
+    "Cable sheathing, flexible PVC with lead stabiliser (0.4 wt.% Pb)",
+    "M8 hex flange bolt, zinc-nickel coating with trivalent passivation, torque 25 Nm",
+    "Tyre 205/55 R16 91V, homologation withdrawn",
+    "Battery tray, PP-T20, cadmium 85 ppm in pigment",
+    "lead",
+    "Free-cutting steel shaft for machining, 0,30 % Pb, lead-in chamfer, cable lead length 300 mm",
+]
+
+
+@pytest.mark.parametrize("arch", ["cnn", "bigru", "transformer"])
+def test_onnx_export_matches_pytorch_and_is_batch_independent(arch: str, tmp_path: Path) -> None:
+    tokenizer = train_tokenizer(TEXTS * 5, vocab_size=200, max_len=64)
+    model = build_model(ModelConfig(arch=arch, vocab_size=tokenizer.get_vocab_size(), embed_dim=16,
+                                    channels=16, hidden=16, layers=2, heads=2, max_len=64)).eval()
+    tokenizer.save(str(tmp_path / TOKENIZER_FILE))
+    export_onnx(model, tmp_path / ONNX_FILE)
+    write_manifest(tmp_path, max_len=64, network=model.config.to_dict())
+
+    report = check_parity(model, tmp_path, TEXTS, tolerance=1e-5)
+    predictor = Predictor(tmp_path)
+    together = predictor.predict_proba(TEXTS)
+    one_by_one = np.concatenate([predictor.predict_proba([t]) for t in TEXTS])
+
+    assert report.max_abs_diff <= 1e-5 and report.label_agreement == 1.0
+    np.testing.assert_allclose(together, one_by_one, atol=1e-6, rtol=0)
+    shutil.rmtree(tmp_path)
