@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from specscan.settings import Settings
 
-SECRET = "s3cr3t-token-value"
+FAKE_TOKEN = "placeholder-test-value"
 
 
 @pytest.fixture(autouse=True)
@@ -53,23 +53,23 @@ def test_token_file_env_var_supplies_the_secret_without_its_trailing_newline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token_file = tmp_path / "token"
-    token_file.write_text(SECRET + "\n", encoding="utf-8")
+    token_file.write_text(FAKE_TOKEN + "\n", encoding="utf-8")
     monkeypatch.setenv("SPECSCAN_TRACKING_TOKEN_FILE", str(token_file))
 
     settings = Settings()
     assert isinstance(settings.tracking_token, SecretStr)
-    assert settings.tracking_token.get_secret_value() == SECRET
+    assert settings.tracking_token.get_secret_value() == FAKE_TOKEN
 
 
 def test_token_is_not_revealed_by_repr_or_str(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     token_file = tmp_path / "token"
-    token_file.write_text(SECRET + "\n", encoding="utf-8")
+    token_file.write_text(FAKE_TOKEN + "\n", encoding="utf-8")
     monkeypatch.setenv("SPECSCAN_TRACKING_TOKEN_FILE", str(token_file))
 
     settings = Settings()
     assert settings.tracking_token is not None
     for shown in (repr(settings), str(settings), repr(settings.tracking_token), str(settings.tracking_token)):
-        assert SECRET not in shown
+        assert FAKE_TOKEN not in shown
 
 
 @pytest.mark.parametrize("target", ["absent", "a-directory"])
@@ -112,12 +112,12 @@ def test_env_vars_beat_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_token_file_beats_a_token_in_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text("SPECSCAN_TRACKING_TOKEN=from-dotenv\n", encoding="utf-8")
     token_file = tmp_path / "token"
-    token_file.write_text(SECRET, encoding="utf-8")
+    token_file.write_text(FAKE_TOKEN, encoding="utf-8")
     monkeypatch.setenv("SPECSCAN_TRACKING_TOKEN_FILE", str(token_file))
 
     token = Settings().tracking_token
     assert token is not None
-    assert token.get_secret_value() == SECRET
+    assert token.get_secret_value() == FAKE_TOKEN
 
 
 def test_max_text_chars_must_be_positive(monkeypatch: pytest.MonkeyPatch) -> None:

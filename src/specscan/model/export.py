@@ -14,7 +14,6 @@ from torch import nn
 
 from specscan.errors import ParityError
 from specscan.model.network import WithProbabilities
-from specscan.scoring.bundle import ONNX_FILE, TOKENIZER_FILE
 from specscan.scoring.predictor import Predictor
 
 log = logging.getLogger(__name__)
@@ -70,5 +69,3 @@ def check_parity(model: nn.Module, bundle_dir: Path, texts: Sequence[str], *,
     log.info("parity: max abs diff %.2e on %d texts", worst, len(texts))
     return report
 
-
-__all__ = ["ONNX_FILE", "TOKENIZER_FILE", "ParityReport", "check_parity", "export_onnx"]

@@ -23,9 +23,10 @@ from tqdm import tqdm
 
 from specscan.model.network import ModelConfig, NetworkShape, build_model
 from specscan.model.tokenizer import PAD_ID, train_tokenizer
+from specscan.scoring.bundle import TOKENIZER_FILE
 
 WEIGHTS_FILE = "model.pt"
-TOKENIZER_FILE = "tokenizer.json"
+
 HISTORY_FILE = "history.json"
 log = logging.getLogger(__name__)
 

@@ -176,8 +176,8 @@ def export(trained: Path, prepared: Path, out: Path, *, config: PipelineConfig,
            lineage: dict[str, str]) -> ExportSummary:
     """Write the ONNX bundle and check its parity with PyTorch; raise ParityError if they differ."""
     from specscan.model.export import check_parity, export_onnx
-    from specscan.model.train import TOKENIZER_FILE, load_trained
-    from specscan.scoring.bundle import ONNX_FILE, write_manifest
+    from specscan.model.train import load_trained
+    from specscan.scoring.bundle import ONNX_FILE, TOKENIZER_FILE, write_manifest
 
     bundle = out / "bundle"
     bundle.mkdir(parents=True)
