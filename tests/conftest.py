@@ -68,3 +68,21 @@ def postgres_url() -> str:
     except psycopg.OperationalError as exc:
         pytest.fail(f"SPECSCAN_TEST_POSTGRES_URL={url} is set but unreachable: {exc}")
     return url
+
+
+@pytest.fixture(scope="session")
+def registered_home(tmp_path_factory: pytest.TempPathFactory, small_csv: Path, tiny_config: Path) -> Path:
+    """A SPECSCAN_HOME whose registry holds version 1 of the model as champion and challenger.
+
+    Shared by the scoring and batch tests: treat it as read-only (copy it to change it).
+    """
+    from typer.testing import CliRunner
+
+    from specscan.cli.main import app
+
+    home = tmp_path_factory.mktemp("registered-home")
+    result = CliRunner().invoke(
+        app, ["pipeline", "run", "--data", str(small_csv), "--config", str(tiny_config), "--bootstrap"],
+        env={"SPECSCAN_HOME": str(home)})
+    assert result.exit_code == 0, result.output
+    return home

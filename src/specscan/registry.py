@@ -260,7 +260,9 @@ class Registry:
         manifest = read_manifest(target)
         for file, tag in SHA_TAGS.items():
             recorded = info.tags.get(tag)
-            if recorded and recorded != manifest.sha256[file]:
+            if recorded is None:
+                raise ModelLoadError(f"version {number} of {self.name} has no recorded SHA-256 ({tag}): not loaded")
+            if recorded != manifest.sha256[file]:
                 raise ModelLoadError(f"{target / file}: SHA-256 differs from the registry's record")
         return target
 

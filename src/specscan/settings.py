@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
@@ -58,6 +58,24 @@ class Settings(BaseSettings):
     model_name: str = "compliance-classifier"
     max_text_chars: int = Field(default=1000, gt=0, description="Longest accepted description.")
 
+    # --- scoring service -------------------------------------------------------------------
+    api_keys_file: Path | None = Field(default=None, description="API key hashes; default: `home`/api-keys.json.")
+    collect_url: str | None = Field(
+        default=None, description="Database for collected predictions; default: SQLite (WAL) under `home`.")
+    collect_text: Literal["raw", "hash", "drop"] = Field(
+        default="raw", description="What collection keeps of each input text: itself, its SHA-256, or nothing.")
+    max_batch_size: int = Field(default=64, gt=0, description="Most items one ONNX Runtime call scores.")
+    max_wait_ms: float = Field(
+        default=0.0, ge=0, description="Extra wait for a fuller batch; 0 batches only what is already queued.")
+    max_items: int = Field(default=256, gt=0, description="Most texts in one request.")
+    max_body_bytes: int = Field(default=1 << 20, gt=0, description="Largest request body, after decompression.")
+    ort_threads: int = Field(default=1, gt=0, description="ONNX Runtime intra-op threads of the service.")
+    reload_interval: float = Field(
+        default=30.0, ge=0, description="Seconds between registry polls for a moved alias; 0 disables polling.")
+    log_format: Literal["json", "text"] = Field(default="json", description="Service log lines.")
+    otel_exporter: Literal["none", "console", "otlp"] = Field(
+        default="none", description="OpenTelemetry traces: off, to stderr, or OTLP/HTTP (OTEL_EXPORTER_OTLP_*).")
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -85,6 +103,18 @@ class Settings(BaseSettings):
     def step_cache(self) -> Path:
         """Content-addressed outputs of pipeline steps."""
         return (self.home / "steps").resolve()
+
+    @property
+    def resolved_api_keys_file(self) -> Path:
+        """Where API key hashes are kept."""
+        return (self.api_keys_file or self.home / "api-keys.json").resolve()
+
+    @property
+    def resolved_collect_url(self) -> str:
+        """The collection database in force: the configured one, or SQLite under `home`."""
+        if self.collect_url:
+            return self.collect_url
+        return f"sqlite:///{(self.home / 'collected.db').resolve()}"
 
     @property
     def model_cache(self) -> Path:

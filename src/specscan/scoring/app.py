@@ -1,0 +1,300 @@
+"""The scoring service: `create_app(...)` builds the FastAPI app around a loaded model.
+
+Endpoints: `/score` (Azure ML online endpoint), `/v2/...` (Open Inference Protocol),
+`/invocations` (MLflow scoring server), `/admin/reload`, `/metrics`, `/docs`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pydantic_core
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import specscan
+from specscan.errors import SpecscanError
+from specscan.scoring import v2
+from specscan.scoring.apikeys import ApiKeyStore
+from specscan.scoring.batcher import BatchStats, MicroBatcher, Scored, ServiceUnavailable
+from specscan.scoring.collector import Collector
+from specscan.scoring.http import (
+    ApiError,
+    ObserveRequests,
+    authorize,
+    check_texts,
+    error_response,
+    read_body,
+    request_id,
+)
+from specscan.scoring.invocations import InvalidInvocation, InvocationRequest, InvocationResponse, parse_invocation
+from specscan.scoring.metrics import ServiceMetrics
+from specscan.scoring.schemas import ErrorResponse, ReloadResponse, ScoreRequest, ScoreResponse
+from specscan.scoring.served_model import ModelSource, ServedModel
+from specscan.scoring.telemetry import configure_tracing
+from specscan.settings import Settings
+
+log = logging.getLogger(__name__)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": text} for code, text in {
+        400: "Malformed JSON or protocol violation", 401: "Missing or invalid API key",
+        403: "The API key's role does not allow this", 413: "Body over the size limit",
+        415: "Unsupported content type or encoding", 422: "Invalid texts (empty, too long, not strings, too many)",
+        503: "Not ready, shutting down, or the prediction could not be recorded"}.items()}
+V2_CONTENT_TYPES = ("application/json", "application/octet-stream", "")  # tritonclient sends none
+SCORE_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "oneOf": [ScoreRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
+              {"type": "array", "items": {"type": "string"}, "minItems": 1}]}}}}}
+
+
+def _body_schema(model: type) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
+
+
+class ScoringService:
+    """The state behind the routes: the current model, the batcher, keys, metrics; swaps models on reload."""
+
+    def __init__(self, settings: Settings, source: ModelSource, model: ServedModel, *,
+                 keys: ApiKeyStore, collector: Collector) -> None:
+        self.settings = settings
+        self.source = source
+        self.model = model
+        self.keys = keys
+        self.collector = collector
+        stats = BatchStats()
+        self.batcher = MicroBatcher(lambda: self.model, collector.write, max_batch_size=settings.max_batch_size,
+                                    max_wait=settings.max_wait_ms / 1000, text_policy=settings.collect_text,
+                                    stats=stats)
+        self.metrics = ServiceMetrics(queue_depth=lambda: self.batcher.queue_depth,
+                                      collection_lag=stats.collection_lag,
+                                      pending_records=lambda: stats.pending_records)
+        stats.on_batch = self.metrics.observe_batch
+        stats.on_commit = lambda size, seconds: self.metrics.commit_seconds.observe(seconds)
+        self.metrics.set_model(model.name, model.version, source.reference)
+        self._reload_lock = asyncio.Lock()
+        self.ready = False
+
+    async def score(self, request: Request, items: Any, endpoint: str) -> Scored:
+        texts = check_texts(items, max_items=self.settings.max_items, max_chars=self.settings.max_text_chars)
+        state = request.scope["state"]
+        state["items"] = len(texts)
+        try:
+            scored = await self.batcher.score(texts, request_id=state["request_id"], endpoint=endpoint,
+                                              caller=state.get("caller"))
+        except ServiceUnavailable as exc:
+            raise ApiError(503, str(exc), {"Retry-After": "1"}) from None
+        state["model_version"] = scored.model_version
+        self.metrics.observe_labels(scored.labels)
+        return scored
+
+    async def reload(self) -> ReloadResponse:
+        """Switch to the version the reference names now, if it moved; requests in flight finish on the old one."""
+        async with self._reload_lock:
+            previous = self.model
+            version = await asyncio.to_thread(self.source.current_version)
+            if version == previous.version:
+                self.keys.refresh()
+                return ReloadResponse(model_name=previous.name, previous_version=previous.version,
+                                      model_version=version, reloaded=False)
+            model = await asyncio.to_thread(self.source.load, intra_op_threads=self.settings.ort_threads)
+            self.model = model
+            self.metrics.set_model(model.name, model.version, self.source.reference)
+            self.metrics.reloads.inc()
+            log.info("now serving %s version %d (was %d)", model.name, model.version, previous.version,
+                     extra={"model_version": model.version})
+            return ReloadResponse(model_name=model.name, previous_version=previous.version,
+                                  model_version=model.version, reloaded=True)
+
+    async def poll(self) -> None:
+        """Re-check the registry (and the key file) every `reload_interval` seconds."""
+        while True:
+            await asyncio.sleep(self.settings.reload_interval)
+            try:
+                self.keys.refresh()
+                await self.reload()
+            except Exception as exc:  # the registry may be briefly down: keep serving what we have
+                log.warning("registry poll failed, still serving version %d: %s", self.model.version, exc)
+
+
+def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
+               keys: ApiKeyStore, collector: Collector) -> FastAPI:
+    """The scoring service for `model` (already loaded), scoring through `collector` and `keys`."""
+    service = ScoringService(settings, source, model, keys=keys, collector=collector)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        service.batcher.start()
+        poller = asyncio.create_task(service.poll()) if settings.reload_interval > 0 and not source.is_directory \
+            else None
+        service.ready = True
+        try:
+            yield
+        finally:
+            service.ready = False
+            if poller is not None:
+                poller.cancel()
+            await service.batcher.stop()
+            collector.close()
+
+    app = FastAPI(title="specscan scoring service", version=specscan.__version__, lifespan=lifespan,
+                  description="Labels component descriptions compliant / non_compliant with an ONNX model. "
+                              "Send an API key as `Authorization: Bearer <key>`.")
+    app.state.service = service
+    app.add_middleware(ObserveRequests, metrics=service.metrics, tracer=configure_tracing(settings, "specscan-serve"))
+    _install_error_handlers(app)
+    limit = settings.max_body_bytes
+
+    @app.post("/score", response_model=ScoreResponse, responses=ERRORS, openapi_extra=SCORE_BODY, tags=["scoring"])
+    async def score(request: Request) -> Response:
+        """Score texts: `{"data": ["text", ...]}` or a bare JSON list; label and probability of non_compliant."""
+        authorize(request, service.keys, "scorer")
+        parsed = _parse_json(await read_body(request, limit=limit))
+        if isinstance(parsed, dict):
+            if set(parsed) != {"data"}:
+                raise ApiError(422, 'the body must be {"data": [texts]} or a JSON list of texts')
+            parsed = parsed["data"]
+        scored = await service.score(request, parsed, "score")
+        return _json({"request_id": request_id(request), "model_name": scored.model_name,
+                      "model_version": scored.model_version,
+                      "results": [{"label": label, "probability": float(p)}
+                                  for label, p in zip(scored.labels, scored.probabilities.tolist(), strict=True)]})
+
+    @app.post("/invocations", response_model=InvocationResponse, responses=ERRORS,
+              openapi_extra=_body_schema(InvocationRequest), tags=["scoring"])
+    async def invocations(request: Request) -> Response:
+        """MLflow scoring-server format: dataframe_split, dataframe_records or inputs."""
+        authorize(request, service.keys, "scorer")
+        try:
+            items = parse_invocation(await read_body(request, limit=limit))
+        except InvalidInvocation as exc:
+            raise ApiError(400, str(exc)) from None
+        scored = await service.score(request, items, "invocations")
+        return _json({"predictions": [{"label": label, "probability": float(p)}
+                                      for label, p in zip(scored.labels, scored.probabilities.tolist(), strict=True)]},
+                     {"x-model-version": str(scored.model_version)})
+
+    @app.get("/v2", response_model=v2.ServerMetadata, tags=["open inference protocol"])
+    async def server_metadata() -> v2.ServerMetadata:
+        """Server name, version and protocol extensions."""
+        return v2.ServerMetadata(version=specscan.__version__)
+
+    @app.get("/v2/health/live", tags=["open inference protocol"])
+    async def live() -> dict[str, bool]:
+        """The process is up."""
+        return {"live": True}
+
+    @app.get("/v2/health/ready", tags=["open inference protocol"], responses={503: {"model": ErrorResponse}})
+    async def ready(request: Request) -> Response:
+        """A model is loaded and requests are being taken."""
+        if not service.ready:
+            raise ApiError(503, "not ready")
+        return _json({"ready": True})
+
+    @app.get("/v2/models/{model_name}", response_model=v2.ModelMetadata, responses={404: {"model": ErrorResponse}},
+             tags=["open inference protocol"])
+    async def model_metadata(model_name: str) -> v2.ModelMetadata:
+        """The model's name, served version, input and output tensors."""
+        current = _named(model_name)
+        return v2.model_metadata(current.name, current.version)
+
+    @app.get("/v2/models/{model_name}/ready", responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+             tags=["open inference protocol"])
+    async def model_ready(model_name: str) -> dict[str, Any]:
+        """The named model is loaded."""
+        current = _named(model_name)
+        if not service.ready:
+            raise ApiError(503, "not ready")
+        return {"name": current.name, "ready": True}
+
+    @app.post("/v2/models/{model_name}/infer", response_model=v2.InferResponse,
+              responses={**ERRORS, 404: {"model": ErrorResponse}}, openapi_extra=_body_schema(v2.InferRequest),
+              tags=["open inference protocol"])
+    async def infer(model_name: str, request: Request) -> Response:
+        """Score a BYTES tensor `text`; outputs `label` (BYTES) and `probability` (FP32), JSON or binary."""
+        _named(model_name)
+        authorize(request, service.keys, "scorer")
+        body = await read_body(request, limit=limit, content_types=V2_CONTENT_TYPES)
+        try:
+            infer_request, items = v2.parse_infer(body, request.headers.get(v2.HEADER_LENGTH),
+                                                  max_items=settings.max_items)
+        except v2.InvalidInferRequest as exc:
+            raise ApiError(400, str(exc)) from None
+        scored = await service.score(request, items, "v2")
+        content, headers = v2.infer_response(infer_request, model_name=scored.model_name,
+                                             model_version=scored.model_version, labels=scored.labels,
+                                             probabilities=scored.probabilities)
+        media = headers.pop("content-type")
+        return Response(content, media_type=media, headers=headers)
+
+    @app.post("/admin/reload", response_model=ReloadResponse, responses=ERRORS, tags=["admin"])
+    async def reload(request: Request) -> ReloadResponse:
+        """Switch to the version the alias names now (admin key)."""
+        authorize(request, service.keys, "admin")
+        try:
+            return await service.reload()
+        except SpecscanError as exc:
+            raise ApiError(503, f"reload failed, still serving version {service.model.version}: {exc}") from None
+
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus metrics."""
+        return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/ping", tags=["operations"])
+    async def ping() -> dict[str, str]:
+        """Liveness, as MLflow's scoring server answers it."""
+        return {"status": "ok"}
+
+    def _named(model_name: str) -> ServedModel:
+        current = service.model
+        if model_name != current.name:
+            raise ApiError(404, f"unknown model {model_name[:100]!r}; this server serves {current.name!r}")
+        return current
+
+    return app
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return pydantic_core.from_json(body)
+    except ValueError as exc:
+        raise ApiError(400, f"invalid JSON: {str(exc)[:200]}") from None
+
+
+def _json(content: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode(),
+                    media_type="application/json", headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return error_response(request.scope.get("state", {}).get("request_id"), exc.status, exc.message, exc.headers)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return error_response(request.scope.get("state", {}).get("request_id"), exc.status_code, str(exc.detail))
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"])
+        return error_response(request.scope.get("state", {}).get("request_id"), 422, f"{where}: {first['msg']}")
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        rid = request.scope.get("state", {}).get("request_id")
+        log.error("unhandled error", exc_info=exc, extra={"request_id": rid})
+        return error_response(rid, 500, "internal error; quote the request id when reporting it")
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,185 @@
+"""The model data collector: every scored item, committed before its answer is sent.
+
+SQLite in WAL mode under SPECSCAN_HOME by default, PostgreSQL (or any SQLAlchemy URL) by
+`SPECSCAN_COLLECT_URL`. One transaction per micro-batch. SQLite runs with synchronous=NORMAL:
+a committed batch survives the process being killed (SIGKILL), though not a power cut.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from specscan.errors import SpecscanError
+
+TextPolicy = Literal["raw", "hash", "drop"]
+ExportFormat = Literal["parquet", "csv"]
+
+metadata = MetaData()
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(64), nullable=False, index=True),
+    Column("item", Integer, nullable=False),
+    Column("scored_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("endpoint", String(32), nullable=False),
+    Column("model_name", String(200), nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("text", Text, nullable=True),
+    Column("text_sha256", String(64), nullable=True),
+    Column("label", String(32), nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("caller", String(64), nullable=True),
+)
+COLUMNS = [c.name for c in predictions.columns if c.name != "id"]
+
+
+class CollectionError(SpecscanError):
+    """The collection store cannot be reached or written."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One scored item as collected (the caller is a key id, never a key)."""
+
+    request_id: str
+    item: int
+    scored_at: datetime
+    endpoint: str
+    model_name: str
+    model_version: int
+    text: str | None
+    text_sha256: str | None
+    label: str
+    probability: float
+    latency_ms: float
+    caller: str | None
+
+
+def text_fields(text: str, policy: TextPolicy) -> tuple[str | None, str | None]:
+    """(text, sha256) as kept under `policy`."""
+    if policy == "drop":
+        return None, None
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return (text if policy == "raw" else None), digest
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Collector:
+    """Writes and reads collected records at one database URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("postgresql://"):  # SQLAlchemy's default driver is psycopg2; we ship psycopg 3
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise CollectionError(f"invalid collection URL {self._safe_url()}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise CollectionError(f"cannot open the collection store {self._safe_url()}: {_first_line(exc)}") from exc
+
+    def _safe_url(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except Exception:
+            return "<unparseable URL>"
+
+    def write(self, records: Sequence[Record]) -> None:
+        """Commit `records` in one transaction; raise CollectionError if they were not committed."""
+        if not records:
+            return
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(predictions), [asdict(r) for r in records])
+        except SQLAlchemyError as exc:
+            raise CollectionError(f"collection write failed: {_first_line(exc)}") from exc
+
+    def read(self, *, since: datetime | None = None, chunk_rows: int = 50_000) -> Iterator[pa.Table]:
+        """Collected records in scoring order, as Arrow tables of at most `chunk_rows` rows."""
+        query = select(*[predictions.c[name] for name in COLUMNS]).order_by(predictions.c.id)
+        if since is not None:
+            query = query.where(predictions.c.scored_at >= since)
+        try:
+            with self.engine.connect() as connection:
+                result = connection.execution_options(stream_results=True).execute(query)
+                while rows := result.fetchmany(chunk_rows):
+                    yield pa.Table.from_pylist([dict(row._mapping) for row in rows], schema=SCHEMA)
+        except SQLAlchemyError as exc:
+            raise CollectionError(f"reading collected records failed: {_first_line(exc)}") from exc
+
+    def export(self, output: Path, *, fmt: ExportFormat, since: datetime | None = None) -> int:
+        """Write collected records to a Parquet or CSV file; return how many."""
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output.with_name(output.name + ".partial")
+        count = 0
+        writer: pq.ParquetWriter | pacsv.CSVWriter
+        writer = pq.ParquetWriter(tmp, SCHEMA) if fmt == "parquet" else pacsv.CSVWriter(tmp, SCHEMA)
+        try:
+            for table in self.read(since=since):
+                writer.write_table(table)
+                count += table.num_rows
+        except BaseException:
+            writer.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        writer.close()
+        tmp.replace(output)
+        return count
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+SCHEMA = pa.schema([
+    ("request_id", pa.string()), ("item", pa.int32()), ("scored_at", pa.timestamp("us", tz="UTC")),
+    ("endpoint", pa.string()), ("model_name", pa.string()), ("model_version", pa.int32()),
+    ("text", pa.string()), ("text_sha256", pa.string()), ("label", pa.string()),
+    ("probability", pa.float64()), ("latency_ms", pa.float64()), ("caller", pa.string()),
+])
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -1,0 +1,166 @@
+"""HTTP plumbing of the scoring service: bounded bodies, API-key checks, item checks, errors, access logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+import zlib
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from specscan.scoring.apikeys import ApiKeyStore, Caller, Role
+from specscan.scoring.metrics import ServiceMetrics
+
+log = logging.getLogger("specscan.scoring.access")
+REQUEST_ID = re.compile(r"^[\w.:-]{1,64}$")
+JSON_TYPES = ("application/json",)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class ApiError(Exception):
+    """A request the service refuses: an HTTP status and a message for the caller."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers
+
+
+def request_id(request: Request) -> str:
+    return request.scope["state"]["request_id"]
+
+
+def error_response(request_id: str | None, status: int, message: str,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message, "request_id": request_id}, status_code=status, headers=headers)
+
+
+def authorize(request: Request, keys: ApiKeyStore, role: Role) -> Caller:
+    """The caller behind the request's `Authorization: Bearer <key>`; 401 without a valid key, 403 without `role`."""
+    header = request.headers.get("authorization")
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if not header:
+        raise ApiError(401, "missing API key: send it as 'Authorization: Bearer <key>'", challenge)
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise ApiError(401, "malformed Authorization header: expected 'Bearer <key>'", challenge)
+    caller = keys.verify(key.strip())
+    if caller is None:
+        raise ApiError(401, "invalid API key", challenge)
+    if not caller.may(role):
+        raise ApiError(403, f"this API key has role {caller.role!r}; this endpoint needs {role!r}")
+    request.scope["state"]["caller"] = caller.key_id
+    return caller
+
+
+async def read_body(request: Request, *, limit: int, content_types: tuple[str, ...] = JSON_TYPES) -> bytes:
+    """The request body, at most `limit` bytes both as sent and after decompression (gzip, deflate)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in content_types:
+        raise ApiError(415, f"content type {content_type or 'missing'!r} is not accepted; send {content_types[0]}")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise ApiError(413, f"request body over the limit of {limit} bytes")
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "gzip", "deflate"):
+        raise ApiError(415, f"content encoding {encoding!r} is not accepted; use gzip, deflate or none")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"request body over the limit of {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if encoding == "identity":
+        return body
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | (16 if encoding == "gzip" else 0))
+    try:
+        inflated = inflater.decompress(body, limit + 1)
+    except zlib.error:
+        raise ApiError(400, f"request body is not valid {encoding} data") from None
+    if len(inflated) > limit or inflater.unconsumed_tail:
+        raise ApiError(413, f"request body over the limit of {limit} bytes after decompression")
+    if not inflater.eof:
+        raise ApiError(400, f"request body is truncated {encoding} data")
+    return inflated
+
+
+def check_texts(items: Any, *, max_items: int, max_chars: int) -> list[str]:
+    """`items` as texts to score, or a 422 naming the first bad item."""
+    if not isinstance(items, list):
+        raise ApiError(422, "the texts must be a JSON list")
+    if not items:
+        raise ApiError(422, "no texts to score: the list is empty")
+    if len(items) > max_items:
+        raise ApiError(422, f"{len(items)} texts in one request; the most is {max_items}")
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise ApiError(422, f"item {i} is {type(item).__name__}, not a string")
+        if not item.strip():
+            raise ApiError(422, f"item {i} is empty or only whitespace")
+        if len(item) > max_chars:
+            raise ApiError(422, f"item {i} has {len(item)} characters; the most is {max_chars}")
+        if not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ApiError(422, f"item {i} is not valid Unicode (a lone surrogate)") from None
+    return items
+
+
+class ObserveRequests:
+    """Pure ASGI middleware: request id (X-Request-ID in and out), metrics, one JSON access log line."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], metrics: ServiceMetrics,
+                 tracer: Any | None = None) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.tracer = tracer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
+        rid = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            if self.tracer is None:
+                await self.app(scope, receive, send_with_id)
+            else:
+                with self.tracer.start_as_current_span(f"{scope['method']} {scope['path']}") as span:
+                    span.set_attribute("specscan.request_id", rid)
+                    await self.app(scope, receive, send_with_id)
+                    span.set_attribute("http.status_code", status)
+        finally:
+            route = scope.get("route")
+            endpoint = getattr(route, "path", None) or "unmatched"
+            seconds = time.perf_counter() - started
+            self.metrics.requests.labels(endpoint, str(status)).inc()
+            self.metrics.latency.labels(endpoint).observe(seconds)
+            log.info("%s %s %d", scope["method"], endpoint, status, extra={
+                "request_id": rid, "endpoint": endpoint, "status": status,
+                "duration_ms": round(seconds * 1000, 3), "items": state.get("items"),
+                "caller": state.get("caller"), "model_version": state.get("model_version")})

@@ -1,0 +1,47 @@
+"""Request and response bodies of the scoring service's own endpoints (`/score`, errors, admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+Text = Annotated[StrictStr, Field(description="A component description.", examples=["Brake pad set, copper-free"])]
+
+
+class ScoreRequest(BaseModel):
+    """The Azure ML online-endpoint body: the texts to score (a bare JSON list is accepted too)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: list[Text] = Field(min_length=1, description="Texts to score, in order.")
+
+
+class ItemScore(BaseModel):
+    label: Literal["compliant", "non_compliant"]
+    probability: float = Field(description="Probability of non_compliant.")
+
+
+class ScoreResponse(BaseModel):
+    """One result per input text, in order, and the model version that produced them."""
+
+    request_id: str
+    model_name: str
+    model_version: int
+    results: list[ItemScore]
+
+
+class ErrorResponse(BaseModel):
+    """Every error: a message that says what is wrong, and the request id to quote."""
+
+    error: str
+    request_id: str | None = None
+
+
+class ReloadResponse(BaseModel):
+    """What `POST /admin/reload` did."""
+
+    model_name: str
+    previous_version: int
+    model_version: int
+    reloaded: bool
