@@ -122,11 +122,13 @@ class Registry:
 
         example = pd.DataFrame({"text": ["Brake pad, asbestos-free, E-marked to UN ECE R90"]})
         output = pd.DataFrame({"label": ["compliant"], "probability": [0.01]})
-        with self._talking("logging the model"):
+        with tempfile.TemporaryDirectory() as staging, self._talking("logging the model"):
+            # MLflow stores an artifact directory under its own name: make that name `bundle`
+            staged = shutil.copytree(bundle_dir, Path(staging) / BUNDLE_ARTIFACT)
             info = self.mlflow.pyfunc.log_model(
                 name="model",
                 python_model=str(Path(specscan.__file__).parent / "pyfunc_model.py"),
-                artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
+                artifacts={BUNDLE_ARTIFACT: str(staged)},
                 code_paths=[str(Path(specscan.__file__).parent)],
                 pip_requirements=_runtime_requirements(),
                 signature=infer_signature(example, output),

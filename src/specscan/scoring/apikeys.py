@@ -84,6 +84,7 @@ class ApiKeyStore:
 
     def create(self, role: Role, *, note: str = "") -> tuple[str, ApiKeyRecord]:
         """A new key with `role`; the key is returned once and only its hash is written."""
+        self.refresh()  # keys another store or process wrote since our last read must survive this write
         key_id = secrets.token_hex(4)
         while key_id in self._records:
             key_id = secrets.token_hex(4)
@@ -95,6 +96,7 @@ class ApiKeyStore:
 
     def revoke(self, key_id: str) -> ApiKeyRecord:
         """Delete a key's record; requests with it fail from the next refresh on."""
+        self.refresh()
         if key_id not in self._records:
             raise SpecscanError(f"no API key with id {key_id!r} in {self.path}")
         revoked = self._records[key_id]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -90,6 +90,11 @@ def text_fields(text: str, policy: TextPolicy) -> tuple[str | None, str | None]:
     return (text if policy == "raw" else None), digest
 
 
+def _utc(moment: datetime) -> datetime:
+    """`moment` in UTC (naive means UTC): SQLite keeps only the wall-clock text of a time."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -132,7 +137,8 @@ class Collector:
             return
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(predictions), [asdict(r) for r in records])
+                connection.execute(insert(predictions),
+                                   [{**asdict(r), "scored_at": _utc(r.scored_at)} for r in records])
         except SQLAlchemyError as exc:
             raise CollectionError(f"collection write failed: {_first_line(exc)}") from exc
 
@@ -140,10 +146,10 @@ class Collector:
         """Collected records in scoring order, as Arrow tables of at most `chunk_rows` rows."""
         query = select(*[predictions.c[name] for name in COLUMNS]).order_by(predictions.c.id)
         if since is not None:
-            query = query.where(predictions.c.scored_at >= since)
+            query = query.where(predictions.c.scored_at >= _utc(since))
         try:
-            with self.engine.connect() as connection:
-                result = connection.execution_options(stream_results=True).execute(query)
+            with self.engine.connect() as connection, \
+                    connection.execution_options(stream_results=True).execute(query) as result:
                 while rows := result.fetchmany(chunk_rows):
                     yield pa.Table.from_pylist([dict(row._mapping) for row in rows], schema=SCHEMA)
         except SQLAlchemyError as exc:

@@ -84,16 +84,22 @@ async def read_body(request: Request, *, limit: int, content_types: tuple[str, .
     body = b"".join(chunks)
     if encoding == "identity":
         return body
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | (16 if encoding == "gzip" else 0))
-    try:
-        inflated = inflater.decompress(body, limit + 1)
-    except zlib.error:
-        raise ApiError(400, f"request body is not valid {encoding} data") from None
-    if len(inflated) > limit or inflater.unconsumed_tail:
-        raise ApiError(413, f"request body over the limit of {limit} bytes after decompression")
-    if not inflater.eof:
-        raise ApiError(400, f"request body is truncated {encoding} data")
-    return inflated
+    inflated = b""
+    while True:  # a gzip body may hold several members (RFC 1952 2.2), inflated one after another
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | (16 if encoding == "gzip" else 0))
+        try:
+            inflated += inflater.decompress(body, limit + 1 - len(inflated))
+        except zlib.error:
+            raise ApiError(400, f"request body is not valid {encoding} data") from None
+        if len(inflated) > limit or inflater.unconsumed_tail:
+            raise ApiError(413, f"request body over the limit of {limit} bytes after decompression")
+        if not inflater.eof:
+            raise ApiError(400, f"request body is truncated {encoding} data")
+        body = inflater.unused_data
+        if not body:
+            return inflated
+        if encoding != "gzip":
+            raise ApiError(400, f"request body has data after the end of its {encoding} stream")
 
 
 def check_texts(items: Any, *, max_items: int, max_chars: int) -> list[str]:

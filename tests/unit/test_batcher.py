@@ -1,0 +1,294 @@
+"""The micro-batcher: concurrent requests share one model call, and nobody is answered before the commit.
+
+A fake predictor scores a text as len(text)/100 and remembers each call; a fake write stands in for the collector.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from specscan.scoring.batcher import MicroBatcher, Scored, ServiceUnavailable
+from specscan.scoring.collector import CollectionError, Record, TextPolicy
+from specscan.scoring.served_model import ServedModel
+
+LABELS = ("compliant", "non_compliant")
+LONG = "x" * 70  # scores 0.70: non_compliant
+TIMEOUT = 5.0  # no scenario may hang the suite
+
+
+class FakePredictor:
+    """Scores len(text)/100; records every call, its batch_size and the thread it ran on."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.manifest = SimpleNamespace(labels=LABELS)
+        self.calls: list[list[str]] = []
+        self.batch_sizes: list[int] = []
+        self.threads: list[str] = []
+        self.fail = fail
+
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+        if self.fail:
+            raise RuntimeError("onnxruntime exploded")
+        self.calls.append(list(texts))
+        self.batch_sizes.append(batch_size)
+        self.threads.append(threading.current_thread().name)
+        return np.array([len(t) / 100 for t in texts], dtype=np.float32)
+
+
+def _model(version: int = 1, predictor: FakePredictor | None = None) -> ServedModel:
+    return ServedModel(name="specscan", version=version, predictor=predictor or FakePredictor())  # type: ignore[arg-type]
+
+
+class FakeStore:
+    """A write function that remembers committed batches; optionally fails or waits for a gate."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[Record]] = []
+        self.threads: list[str] = []
+        self.fail = False
+        self.gate: threading.Event | None = None
+        self.entered = threading.Event()
+
+    def write(self, records: list[Record]) -> None:
+        self.entered.set()
+        if self.gate is not None:
+            assert self.gate.wait(TIMEOUT), "the test never opened the gate"
+        if self.fail:
+            raise CollectionError("collection write failed: disk I/O error")
+        self.batches.append(list(records))
+        self.threads.append(threading.current_thread().name)
+
+
+def _run(scenario: Callable[[MicroBatcher], Awaitable[Any]], *, model: Callable[[], ServedModel],
+         store: FakeStore, max_batch_size: int = 8, max_wait: float = 0.02,
+         text_policy: TextPolicy = "raw") -> Any:
+    """Run `scenario` against a started batcher, always stopping it afterwards, within TIMEOUT."""
+
+    async def main() -> Any:
+        batcher = MicroBatcher(model, store.write, max_batch_size=max_batch_size, max_wait=max_wait,
+                               text_policy=text_policy)
+        batcher.start()
+        try:
+            return await asyncio.wait_for(scenario(batcher), TIMEOUT)
+        finally:
+            if store.gate is not None:
+                store.gate.set()
+            await asyncio.wait_for(batcher.stop(), TIMEOUT)
+
+    return asyncio.run(main())
+
+
+def _score(batcher: MicroBatcher, texts: list[str], request_id: str = "r", caller: str | None = None):  # type: ignore[no-untyped-def]
+    return batcher.score(texts, request_id=request_id, endpoint="score", caller=caller)
+
+
+def test_concurrent_requests_share_one_predict_call_and_get_their_own_answers() -> None:
+    predictor, store = FakePredictor(), FakeStore()
+    requests = [["a"], ["bb", LONG], ["dddd"]]
+
+    async def scenario(batcher: MicroBatcher) -> list[Scored]:
+        return await asyncio.gather(*(_score(batcher, texts, f"r{i}") for i, texts in enumerate(requests)))
+
+    answers = _run(scenario, model=lambda: _model(1, predictor), store=store)
+
+    assert predictor.calls == [["a", "bb", LONG, "dddd"]]
+    assert [a.probabilities.tolist() for a in answers] == [[pytest.approx(0.01)], [pytest.approx(0.02),
+                                                           pytest.approx(0.70)], [pytest.approx(0.04)]]
+    assert [a.labels for a in answers] == [["compliant"], ["compliant", "non_compliant"], ["compliant"]]
+    assert len(store.batches) == 1  # one commit for the shared batch
+
+
+def test_a_batch_never_exceeds_max_batch_size_and_a_request_is_never_split() -> None:
+    predictor, store = FakePredictor(), FakeStore()
+    requests = [["a", "b", "c"], ["d", "e"], ["f"], ["g", "h", "i"]]
+
+    async def scenario(batcher: MicroBatcher) -> list[Scored]:
+        return await asyncio.gather(*(_score(batcher, texts) for texts in requests))
+
+    answers = _run(scenario, model=lambda: _model(1, predictor), store=store, max_batch_size=4)
+
+    assert predictor.calls == [["a", "b", "c"], ["d", "e", "f"], ["g", "h", "i"]]  # in arrival order
+    assert [len(a.labels) for a in answers] == [3, 2, 1, 3]
+
+
+def test_a_request_larger_than_max_batch_size_goes_alone_in_one_call() -> None:
+    predictor, store = FakePredictor(), FakeStore()
+    big = [f"text {i}" for i in range(10)]
+
+    async def scenario(batcher: MicroBatcher) -> list[Scored]:
+        return await asyncio.gather(_score(batcher, ["small"]), _score(batcher, big), _score(batcher, ["tail"]))
+
+    small, large, tail = _run(scenario, model=lambda: _model(1, predictor), store=store, max_batch_size=4)
+
+    assert predictor.calls == [["small"], big, ["tail"]]
+    assert predictor.batch_sizes[1] >= len(big)  # the predictor is not asked to split it either
+    assert large.probabilities.tolist() == pytest.approx([len(t) / 100 for t in big])
+    assert small.labels == tail.labels == ["compliant"]
+
+
+def test_a_lone_request_is_scored_without_waiting_when_max_wait_is_zero() -> None:
+    predictor, store = FakePredictor(), FakeStore()
+
+    async def scenario(batcher: MicroBatcher) -> Scored:
+        return await _score(batcher, [LONG])
+
+    answer = _run(scenario, model=lambda: _model(1, predictor), store=store, max_wait=0)
+
+    assert answer.labels == ["non_compliant"] and predictor.calls == [[LONG]]
+
+
+def test_scoring_and_writing_run_off_the_event_loop_thread() -> None:
+    predictor, store = FakePredictor(), FakeStore()
+
+    async def scenario(batcher: MicroBatcher) -> str:
+        await _score(batcher, ["a"])
+        return threading.current_thread().name
+
+    loop_thread = _run(scenario, model=lambda: _model(1, predictor), store=store)
+
+    assert predictor.threads[0] != loop_thread and store.threads[0] != loop_thread
+    assert predictor.threads[0] != store.threads[0]
+
+
+def test_records_name_the_request_item_model_and_caller_and_follow_the_text_policy() -> None:
+    store = FakeStore()
+
+    async def scenario(batcher: MicroBatcher) -> None:
+        await asyncio.gather(_score(batcher, ["first", LONG], "req-1", caller="k1"),
+                             _score(batcher, ["third"], "req-2"))
+
+    _run(scenario, model=lambda: _model(7), store=store, text_policy="hash")
+
+    (records,) = store.batches
+    assert [(r.request_id, r.item, r.label, r.caller) for r in records] == [
+        ("req-1", 0, "compliant", "k1"), ("req-1", 1, "non_compliant", "k1"), ("req-2", 0, "compliant", None)]
+    assert {(r.endpoint, r.model_name, r.model_version) for r in records} == {("score", "specscan", 7)}
+    assert [r.text for r in records] == [None, None, None]
+    assert all(r.text_sha256 is not None and len(r.text_sha256) == 64 for r in records)
+    assert records[1].probability == pytest.approx(0.70)
+    assert all(r.scored_at.utcoffset() is not None and r.scored_at.utcoffset().total_seconds() == 0
+               for r in records)
+
+
+def test_no_answer_is_returned_before_its_records_are_committed() -> None:
+    store = FakeStore()
+    store.gate = threading.Event()
+
+    async def scenario(batcher: MicroBatcher) -> tuple[bool, Scored, int]:
+        task = asyncio.create_task(_score(batcher, ["a", "b"]))
+        assert await asyncio.to_thread(store.entered.wait, TIMEOUT), "write was never called"
+        await asyncio.sleep(0.1)  # ample time to answer, were it allowed to
+        answered_early = task.done()
+        store.gate.set()  # type: ignore[union-attr]
+        answer = await task
+        return answered_early, answer, len(store.batches)
+
+    answered_early, answer, committed = _run(scenario, model=_model, store=store)
+
+    assert not answered_early
+    assert answer.labels == ["compliant", "compliant"]
+    assert committed == 1
+
+
+def test_a_failed_write_is_service_unavailable_and_the_next_request_succeeds() -> None:
+    store = FakeStore()
+    store.fail = True
+
+    async def scenario(batcher: MicroBatcher) -> tuple[list[BaseException | Scored], Scored]:
+        failed = await asyncio.gather(_score(batcher, ["a"]), _score(batcher, ["b"]), return_exceptions=True)
+        store.fail = False
+        return failed, await _score(batcher, ["c"])
+
+    failed, later = _run(scenario, model=_model, store=store)
+
+    assert all(isinstance(f, ServiceUnavailable) for f in failed), failed
+    assert "could not be recorded" in str(failed[0])
+    assert later.labels == ["compliant"]
+    assert [[r.text for r in batch] for batch in store.batches] == [["c"]]
+
+
+def test_more_failed_writes_than_commit_slots_do_not_wedge_the_batcher() -> None:
+    store = FakeStore()
+    store.fail = True
+
+    async def scenario(batcher: MicroBatcher) -> Scored:
+        for i in range(10):  # more than MAX_PENDING_COMMITS: each failure must give its slot back
+            with pytest.raises(ServiceUnavailable):
+                await _score(batcher, [f"text {i}"])
+        store.fail = False
+        return await _score(batcher, ["ok"])
+
+    assert _run(scenario, model=_model, store=store, max_wait=0).labels == ["compliant"]
+
+
+def test_a_failed_prediction_is_service_unavailable_and_writes_nothing() -> None:
+    store = FakeStore()
+
+    async def scenario(batcher: MicroBatcher) -> None:
+        with pytest.raises(ServiceUnavailable, match="scoring failed: RuntimeError"):
+            await _score(batcher, ["a"])
+
+    _run(scenario, model=lambda: _model(1, FakePredictor(fail=True)), store=store)
+
+    assert store.batches == []
+
+
+def test_a_model_swapped_between_batches_answers_the_later_requests() -> None:
+    old, new = _model(1, FakePredictor()), _model(2, FakePredictor())
+    current = {"model": old}
+    store = FakeStore()
+
+    async def scenario(batcher: MicroBatcher) -> tuple[Scored, Scored]:
+        before = await _score(batcher, ["a"])
+        current["model"] = new
+        return before, await _score(batcher, ["b"])
+
+    before, after = _run(scenario, model=lambda: current["model"], store=store)
+
+    assert (before.model_version, after.model_version) == (1, 2)
+    assert old.predictor.calls == [["a"]] and new.predictor.calls == [["b"]]  # type: ignore[attr-defined]
+    assert [batch[0].model_version for batch in store.batches] == [1, 2]
+
+
+def test_stop_finishes_queued_work_then_refuses_new_requests() -> None:
+    store = FakeStore()
+    slow_write = store.write
+
+    def write(records: list[Record]) -> None:
+        time.sleep(0.05)
+        slow_write(records)
+
+    async def main() -> tuple[list[Scored], BaseException | None]:
+        batcher = MicroBatcher(_model, write, max_batch_size=2, max_wait=0, text_policy="raw")
+        batcher.start()
+        tasks = [asyncio.create_task(_score(batcher, [f"text {i}"], f"r{i}")) for i in range(5)]
+        await asyncio.sleep(0)  # every request is queued
+        await asyncio.wait_for(batcher.stop(), TIMEOUT)
+        finished = [t.done() for t in tasks]
+        try:
+            await _score(batcher, ["late"])
+            refused = None
+        except ServiceUnavailable as exc:
+            refused = exc
+        assert all(finished), finished
+        return [t.result() for t in tasks], refused
+
+    answers, refused = asyncio.run(main())
+
+    assert [len(a.labels) for a in answers] == [1] * 5
+    assert sorted(r.request_id for batch in store.batches for r in batch) == [f"r{i}" for i in range(5)]
+    assert isinstance(refused, ServiceUnavailable) and "shutting down" in str(refused)
+
+
+@pytest.mark.parametrize(("probability", "label"), [(0.0, "compliant"), (0.4999, "compliant"),
+                                                    (0.5, "non_compliant"), (1.0, "non_compliant")])
+def test_served_model_labels_at_the_half_threshold(probability: float, label: str) -> None:
+    assert _model().labels_for(np.array([probability], dtype=np.float32)) == [label]

@@ -1,0 +1,260 @@
+"""The collector: scored items committed to SQLite (WAL) or PostgreSQL, read back by time, exported to files."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import sqlite3
+import uuid
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from specscan.scoring.collector import SCHEMA, CollectionError, Collector, Record, TextPolicy, text_fields
+
+T0 = datetime(2026, 11, 27, 8, 0, 0, 123456, tzinfo=UTC)
+PLUS_TWO = timezone(timedelta(hours=2))
+
+
+def _record(i: int, *, at: datetime = T0, text: str = "Cable sheathing, PVC with lead stabiliser",
+            policy: TextPolicy = "raw") -> Record:
+    kept, digest = text_fields(text, policy)
+    return Record(request_id=f"req-{i // 2}", item=i % 2, scored_at=at, endpoint="score", model_name="specscan",
+                  model_version=3, text=kept, text_sha256=digest, label="non_compliant" if i % 3 else "compliant",
+                  probability=i / 10, latency_ms=1.25 + i, caller=None if i % 2 else "k1d2e3f4")
+
+
+def _as_row(record: Record) -> dict[str, object]:
+    return {name: getattr(record, name) for name in SCHEMA.names}
+
+
+def _read_csv(path: Path) -> pa.Table:
+    """A CSV export read back: unquoted empty fields are nulls (that is how the writer marks them)."""
+    options = pacsv.ConvertOptions(column_types=SCHEMA, strings_can_be_null=True, quoted_strings_can_be_null=False)
+    return pacsv.read_csv(path, convert_options=options)
+
+
+def _rows(collector: Collector, **kwargs) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    return [row for table in collector.read(**kwargs) for row in table.to_pylist()]
+
+
+@pytest.fixture()
+def sqlite_path(tmp_path: Path) -> Path:
+    return tmp_path / "store" / "collected.db"
+
+
+@pytest.fixture()
+def collector(sqlite_path: Path) -> Iterator[Collector]:
+    collector = Collector(f"sqlite:///{sqlite_path}")
+    yield collector
+    collector.close()
+
+
+def test_sqlite_store_is_created_in_wal_mode_with_synchronous_normal(collector: Collector, sqlite_path: Path) -> None:
+    collector.write([_record(0)])
+
+    with sqlite3.connect(sqlite_path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    with collector.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+
+def test_records_round_trip_in_write_order_with_utc_times(collector: Collector) -> None:
+    written = [_record(i, at=T0 + timedelta(seconds=i)) for i in range(5)]
+    collector.write(written[:3])
+    collector.write(written[3:])
+
+    tables = list(collector.read(chunk_rows=2))
+
+    assert [t.num_rows for t in tables] == [2, 2, 1]
+    assert all(t.schema == SCHEMA for t in tables)
+    rows = [row for t in tables for row in t.to_pylist()]
+    assert rows == [_as_row(r) for r in written]
+    assert all(row["scored_at"].utcoffset() == timedelta(0) for row in rows)  # type: ignore[union-attr]
+
+
+def test_writing_nothing_is_a_no_op(collector: Collector) -> None:
+    collector.write([])
+
+    assert _rows(collector) == []
+
+
+def test_read_since_keeps_records_scored_at_or_after_the_time(collector: Collector) -> None:
+    collector.write([_record(i, at=T0 + timedelta(minutes=i)) for i in range(5)])
+
+    since = _rows(collector, since=T0 + timedelta(minutes=2))
+
+    assert [row["scored_at"] for row in since] == [T0 + timedelta(minutes=i) for i in (2, 3, 4)]
+    assert _rows(collector, since=T0 + timedelta(minutes=10)) == []
+    assert len(_rows(collector, since=T0 - timedelta(days=1))) == 5
+
+
+def test_read_since_compares_instants_whatever_the_zone_of_since(collector: Collector) -> None:
+    collector.write([_record(i, at=T0 + timedelta(minutes=i)) for i in range(5)])
+
+    same_instant = (T0 + timedelta(minutes=2)).astimezone(PLUS_TWO)
+
+    assert len(_rows(collector, since=same_instant)) == 3
+
+
+def test_a_time_in_another_zone_is_stored_as_the_same_instant(collector: Collector) -> None:
+    collector.write([_record(0, at=T0.astimezone(PLUS_TWO))])
+
+    assert _rows(collector)[0]["scored_at"] == T0
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_export_writes_the_same_rows_as_read_and_leaves_no_partial_file(
+        collector: Collector, tmp_path: Path, fmt: str) -> None:
+    written = [_record(i, at=T0 + timedelta(minutes=i)) for i in range(6)]
+    written.append(_record(6, at=T0 + timedelta(minutes=6), text='comma, "quote" and\nnew line'))
+    collector.write(written)
+    output = tmp_path / "exports" / f"collected.{fmt}"
+
+    count = collector.export(output, fmt=fmt, since=T0 + timedelta(minutes=1))  # type: ignore[arg-type]
+
+    if fmt == "parquet":
+        table = pq.read_table(output)
+    else:
+        table = _read_csv(output)
+    assert count == 6
+    assert table.to_pylist() == [_as_row(r) for r in written[1:]]
+    assert sorted(p.name for p in output.parent.iterdir()) == [output.name]
+
+
+def test_parquet_and_csv_exports_agree(collector: Collector, tmp_path: Path) -> None:
+    collector.write([_record(i, at=T0 + timedelta(seconds=i)) for i in range(4)])
+
+    collector.export(tmp_path / "a.parquet", fmt="parquet")
+    collector.export(tmp_path / "a.csv", fmt="csv")
+
+    assert pq.read_table(tmp_path / "a.parquet").to_pylist() == _read_csv(tmp_path / "a.csv").to_pylist()
+
+
+def test_export_of_an_empty_store_writes_a_file_with_the_columns(collector: Collector, tmp_path: Path) -> None:
+    output = tmp_path / "empty.parquet"
+
+    assert collector.export(output, fmt="parquet") == 0
+    assert pq.read_schema(output) == SCHEMA.with_metadata(pq.read_schema(output).metadata)
+
+
+def test_a_failed_export_leaves_neither_the_output_nor_a_partial_file(
+        collector: Collector, sqlite_path: Path, tmp_path: Path) -> None:
+    collector.write([_record(0)])
+    with sqlite3.connect(sqlite_path) as raw:
+        raw.execute("DROP TABLE predictions")
+    output = tmp_path / "out" / "collected.csv"
+
+    with pytest.raises(CollectionError, match="reading collected records failed"):
+        collector.export(output, fmt="csv")
+
+    assert list(output.parent.iterdir()) == []
+
+
+TEXT = "Battery tray, PP-T20, cadmium 85 ppm in pigment, ünïcode"
+DIGEST = hashlib.sha256(TEXT.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(("policy", "text", "digest"), [("raw", TEXT, DIGEST), ("hash", None, DIGEST),
+                                                        ("drop", None, None)])
+def test_text_policy_decides_what_is_kept_of_the_text(policy: TextPolicy, text: str | None,
+                                                      digest: str | None) -> None:
+    assert text_fields(TEXT, policy) == (text, digest)
+
+
+@pytest.mark.parametrize("policy", ["raw", "hash", "drop"])
+def test_text_policy_is_what_reaches_the_database_files(collector: Collector, sqlite_path: Path,
+                                                        policy: TextPolicy) -> None:
+    collector.write([_record(0, text=TEXT, policy=policy)])
+
+    (row,) = _rows(collector)
+    on_disk = b"".join(p.read_bytes() for p in sqlite_path.parent.iterdir())
+
+    assert (row["text"], row["text_sha256"]) == text_fields(TEXT, policy)
+    assert (TEXT.encode() in on_disk) == (policy == "raw")
+    assert (DIGEST.encode() in on_disk) == (policy != "drop")
+
+
+def test_text_with_a_lone_surrogate_can_be_hashed() -> None:
+    assert text_fields("a\ud800", "hash") == (None, hashlib.sha256(b"a\xed\xa0\x80").hexdigest())
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("nosuchdialect://x", "invalid collection URL nosuchdialect://x: Can't load plugin"),
+    ("not a url", "invalid collection URL"),
+    ("postgresql://user:s3cret@localhost:notaport/db", "invalid collection URL"),
+    ("postgresql://user:s3cret@127.0.0.1:1/db", "cannot open the collection store postgresql://user:***@127.0.0.1:1/db"),
+])
+def test_an_unusable_url_is_a_collection_error_without_the_password(url: str, message: str) -> None:
+    with pytest.raises(CollectionError) as caught:
+        Collector(url)
+
+    text = str(caught.value)
+    assert message in text
+    assert "s3cret" not in text
+    assert "\n" not in text
+
+
+def test_a_failed_write_is_a_collection_error(collector: Collector, sqlite_path: Path) -> None:
+    with sqlite3.connect(sqlite_path) as raw:
+        raw.execute("DROP TABLE predictions")
+
+    with pytest.raises(CollectionError, match="collection write failed: .*predictions"):
+        collector.write([_record(0)])
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def pg_collector(postgres_url: str) -> Iterator[Collector]:
+    """A Collector in a schema of its own, dropped afterwards (parallel runs do not meet)."""
+    import psycopg
+
+    schema = f"specscan_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in postgres_url else "?"
+    collector = Collector(f"{postgres_url}{separator}options=-csearch_path%3D{schema}")
+    try:
+        yield collector
+    finally:
+        collector.close()
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            tables = admin.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                                   (schema,)).fetchall()
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        assert tables == [("predictions",)], "the collector's table was not created in the test's own schema"
+
+
+@pytest.mark.postgres
+def test_postgres_round_trip_and_since_in_any_zone(pg_collector: Collector) -> None:
+    written = [_record(i, at=T0 + timedelta(minutes=i)) for i in range(5)]
+    pg_collector.write(written[:2])
+    pg_collector.write(written[2:])
+
+    assert _rows(pg_collector) == [_as_row(r) for r in written]
+    assert _rows(pg_collector, since=T0 + timedelta(minutes=3)) == [_as_row(r) for r in written[3:]]
+    assert _rows(pg_collector, since=(T0 + timedelta(minutes=3)).astimezone(PLUS_TWO)) == \
+        [_as_row(r) for r in written[3:]]
+
+
+@pytest.mark.postgres
+def test_postgres_reader_that_stops_early_closes_its_cursor(pg_collector: Collector) -> None:
+    pg_collector.write([_record(i) for i in range(5)])
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reader = pg_collector.read(chunk_rows=2)
+        first = next(reader)
+        reader.close()
+        gc.collect()
+
+    assert isinstance(first, pa.Table) and first.num_rows == 2
+    assert [w.message for w in caught if issubclass(w.category, ResourceWarning)] == []

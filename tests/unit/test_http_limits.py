@@ -1,0 +1,210 @@
+"""Bounded request bodies (as sent and after gzip/deflate) and item checks, each refusal with a status and reason."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import zlib
+from typing import Any
+
+import pytest
+from starlette.requests import Request
+
+from specscan.scoring.http import ApiError, check_texts, read_body
+
+LIMIT = 1000
+BODY = b'{"texts": ["Cable sheathing, PVC with lead stabiliser"]}'
+
+
+class Body:
+    """An ASGI receive callable sending `chunks` in order; counts how many it was asked for."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.received = 0
+
+    async def __call__(self) -> dict[str, Any]:
+        if self.received >= len(self.chunks):
+            return {"type": "http.disconnect"}
+        self.received += 1
+        return {"type": "http.request", "body": self.chunks[self.received - 1],
+                "more_body": self.received < len(self.chunks)}
+
+
+def _read(chunks: list[bytes] | bytes, *, content_type: str | None = "application/json",
+          encoding: str | None = None, content_length: int | str | None = "auto", limit: int = LIMIT,
+          content_types: tuple[str, ...] | None = None) -> bytes:
+    chunks = [chunks] if isinstance(chunks, bytes) else chunks
+    headers: list[tuple[bytes, bytes]] = []
+    if content_type is not None:
+        headers.append((b"content-type", content_type.encode()))
+    if encoding is not None:
+        headers.append((b"content-encoding", encoding.encode()))
+    if content_length == "auto":
+        content_length = sum(map(len, chunks))
+    if content_length is not None:
+        headers.append((b"content-length", str(content_length).encode()))
+    request = Request({"type": "http", "method": "POST", "path": "/score", "headers": headers}, Body(chunks))
+    kwargs = {} if content_types is None else {"content_types": content_types}
+    return asyncio.run(read_body(request, limit=limit, **kwargs))
+
+
+def _refused(**kwargs: Any) -> ApiError:
+    chunks = kwargs.pop("chunks")
+    with pytest.raises(ApiError) as caught:
+        _read(chunks, **kwargs)
+    return caught.value
+
+
+# --- read_body ------------------------------------------------------------------------------------------------
+
+
+def test_a_body_within_the_limit_is_returned_whole() -> None:
+    assert _read([BODY[:10], BODY[10:30], BODY[30:]]) == BODY
+
+
+def test_a_body_of_exactly_the_limit_is_accepted() -> None:
+    assert _read(b"x" * LIMIT) == b"x" * LIMIT
+
+
+def test_content_type_parameters_and_case_are_ignored() -> None:
+    assert _read(BODY, content_type="Application/JSON; charset=utf-8") == BODY
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:
+    receive = Body([b"x"])
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(LIMIT + 1).encode())]
+    request = Request({"type": "http", "method": "POST", "path": "/score", "headers": headers}, receive)
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(read_body(request, limit=LIMIT))
+
+    assert (caught.value.status, caught.value.message) == (413, f"request body over the limit of {LIMIT} bytes")
+    assert receive.received == 0
+
+
+def test_a_streamed_body_over_the_limit_is_refused_as_soon_as_it_passes_it() -> None:
+    receive = Body([b"x" * 300] * 10)
+    headers = [(b"content-type", b"application/json")]  # chunked: no content-length
+    request = Request({"type": "http", "method": "POST", "path": "/score", "headers": headers}, receive)
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(read_body(request, limit=LIMIT))
+
+    assert (caught.value.status, caught.value.message) == (413, f"request body over the limit of {LIMIT} bytes")
+    assert receive.received == 4  # 1,200 bytes read, not 3,000
+
+
+def test_a_body_longer_than_its_declared_length_is_still_bounded() -> None:
+    error = _refused(chunks=[b"x" * 600, b"x" * 600], content_length=10)
+
+    assert error.status == 413
+
+
+@pytest.mark.parametrize(("encoding", "compress"), [("gzip", gzip.compress), ("deflate", zlib.compress),
+                                                     ("GZIP", gzip.compress), (" deflate ", zlib.compress)])
+def test_a_compressed_body_within_the_limit_is_inflated(encoding: str, compress: Any) -> None:
+    compressed = compress(BODY * 10)
+
+    assert _read([compressed[:7], compressed[7:]], encoding=encoding) == BODY * 10
+
+
+def test_a_compressed_body_inflating_to_exactly_the_limit_is_accepted() -> None:
+    assert _read(gzip.compress(b"x" * LIMIT), encoding="gzip") == b"x" * LIMIT
+
+
+@pytest.mark.parametrize(("encoding", "compress"), [("gzip", gzip.compress), ("deflate", zlib.compress)])
+def test_a_compression_bomb_is_refused_after_decompression(encoding: str, compress: Any) -> None:
+    bomb = compress(b"0" * 500_000)
+    assert len(bomb) < LIMIT  # small as sent
+
+    error = _refused(chunks=bomb, encoding=encoding)
+
+    assert (error.status, error.message) == (413, f"request body over the limit of {LIMIT} bytes after decompression")
+
+
+def test_a_body_one_byte_over_the_limit_after_decompression_is_refused() -> None:
+    error = _refused(chunks=gzip.compress(b"x" * (LIMIT + 1)), encoding="gzip")
+
+    assert error.status == 413 and "after decompression" in error.message
+
+
+@pytest.mark.parametrize(("encoding", "compress"), [("gzip", gzip.compress), ("deflate", zlib.compress)])
+def test_truncated_compressed_data_is_a_400(encoding: str, compress: Any) -> None:
+    error = _refused(chunks=compress(BODY * 5)[:-6], encoding=encoding)
+
+    assert (error.status, error.message) == (400, f"request body is truncated {encoding} data")
+
+
+@pytest.mark.parametrize(("encoding", "data"), [("gzip", BODY), ("deflate", BODY), ("deflate", gzip.compress(BODY)),
+                                                ("gzip", zlib.compress(BODY))])
+def test_data_that_is_not_in_the_declared_encoding_is_a_400(encoding: str, data: bytes) -> None:
+    error = _refused(chunks=data, encoding=encoding)
+
+    assert (error.status, error.message) == (400, f"request body is not valid {encoding} data")
+
+
+def test_a_body_of_several_gzip_members_is_inflated_whole() -> None:
+    body = gzip.compress(b'{"texts": ["first') + gzip.compress(b' half"]}')
+
+    assert _read(body, encoding="gzip") == b'{"texts": ["first half"]}'
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd", "gzip, br", "compress"])
+def test_an_unknown_content_encoding_is_a_415(encoding: str) -> None:
+    error = _refused(chunks=BODY, encoding=encoding)
+
+    assert error.status == 415
+    assert f"content encoding {encoding.strip().lower()!r} is not accepted" in error.message
+
+
+@pytest.mark.parametrize(("content_type", "named"), [("text/plain", "'text/plain'"), (None, "'missing'"),
+                                                     ("application/x-www-form-urlencoded", "'application/x-www")])
+def test_a_wrong_content_type_is_a_415_naming_it(content_type: str | None, named: str) -> None:
+    error = _refused(chunks=BODY, content_type=content_type)
+
+    assert error.status == 415
+    assert named in error.message and "send application/json" in error.message
+
+
+def test_other_content_types_can_be_allowed() -> None:
+    allowed = ("application/json", "application/octet-stream", "")
+
+    assert _read(b"\x00\x01", content_type="application/octet-stream", content_types=allowed) == b"\x00\x01"
+    assert _read(b"{}", content_type=None, content_types=allowed) == b"{}"
+
+
+# --- check_texts ----------------------------------------------------------------------------------------------
+
+
+def _check(items: Any, *, max_items: int = 3, max_chars: int = 20) -> list[str]:
+    return check_texts(items, max_items=max_items, max_chars=max_chars)
+
+
+def test_good_texts_are_returned_as_they_are() -> None:
+    texts = ["lead", "  padded  ", "x" * 20]
+
+    assert _check(texts) == texts
+    assert _check(["ünïcödé ✓ 鉛"]) == ["ünïcödé ✓ 鉛"]
+
+
+@pytest.mark.parametrize(("items", "message"), [
+    ("a text", "the texts must be a JSON list"),
+    ({"text": "a"}, "the texts must be a JSON list"),
+    ([], "no texts to score: the list is empty"),
+    (["a", "b", "c", "d"], "4 texts in one request; the most is 3"),
+    (["ok", ""], "item 1 is empty or only whitespace"),
+    ([" \t\n "], "item 0 is empty or only whitespace"),
+    (["ok", 5], "item 1 is int, not a string"),
+    ([None], "item 0 is NoneType, not a string"),
+    ([True], "item 0 is bool, not a string"),
+    ([["nested"]], "item 0 is list, not a string"),
+    (["ok", "x" * 21], "item 1 has 21 characters; the most is 20"),
+    (["ok", "bad \ud800 half"], "item 1 is not valid Unicode (a lone surrogate)"),
+    (["\udfff"], "item 0 is not valid Unicode (a lone surrogate)"),
+])
+def test_bad_items_are_a_422_naming_the_first_bad_one(items: Any, message: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        _check(items)
+
+    assert (caught.value.status, caught.value.message) == (422, message)
