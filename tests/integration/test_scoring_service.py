@@ -278,3 +278,20 @@ def test_serving_an_unknown_alias_fails_with_a_clear_error(home: Path) -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "alias 'nosuch' is not set" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_opentelemetry_spans_can_be_switched_on_by_configuration(home: Path, keys: Keys) -> None:
+    traced = start_server(home, env={"SPECSCAN_OTEL_EXPORTER": "console", "SPECSCAN_RELOAD_INTERVAL": "0",
+                                     "SPECSCAN_COLLECT_TEXT": "hash"})
+    try:
+        response = httpx.post(f"{traced.url}/score", json=TEXTS[:1], headers=auth(keys.scorer))
+        assert response.status_code == 200
+    finally:
+        traced.stop()  # the batch span processor flushes on shutdown
+    log = traced.log.read_text()
+    assert '"name": "POST /score"' in log
+    assert response.json()["request_id"] in log
+    with sqlite3.connect(home / "collected.db") as db:  # and this instance kept only the text's hash
+        text, digest = db.execute("SELECT text, text_sha256 FROM predictions WHERE request_id = ?",
+                                  (response.json()["request_id"],)).fetchone()
+    assert text is None and len(digest) == 64

@@ -128,6 +128,7 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
                keys: ApiKeyStore, collector: Collector) -> FastAPI:
     """The scoring service for `model` (already loaded), scoring through `collector` and `keys`."""
     service = ScoringService(settings, source, model, keys=keys, collector=collector)
+    tracing = configure_tracing(settings, "specscan-serve")
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -143,12 +144,15 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
                 poller.cancel()
             await service.batcher.stop()
             collector.close()
+            if tracing is not None:
+                tracing.shutdown()
 
     app = FastAPI(title="specscan scoring service", version=specscan.__version__, lifespan=lifespan,
                   description="Labels component descriptions compliant / non_compliant with an ONNX model. "
                               "Send an API key as `Authorization: Bearer <key>`.")
     app.state.service = service
-    app.add_middleware(ObserveRequests, metrics=service.metrics, tracer=configure_tracing(settings, "specscan-serve"))
+    app.add_middleware(ObserveRequests, metrics=service.metrics,
+                       tracer=tracing.get_tracer("specscan.scoring") if tracing is not None else None)
     _install_error_handlers(app)
     limit = settings.max_body_bytes
 

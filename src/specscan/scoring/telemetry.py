@@ -51,7 +51,10 @@ def configure_service_logging(settings: Settings) -> None:
 
 
 def configure_tracing(settings: Settings, service_name: str) -> Any | None:
-    """A tracer when `otel_exporter` is console or otlp (OTEL_EXPORTER_OTLP_* configure the endpoint)."""
+    """A tracer provider when `otel_exporter` is console or otlp (OTEL_EXPORTER_OTLP_* set the endpoint).
+
+    Shut it down when the service stops, so the last spans are exported.
+    """
     if settings.otel_exporter == "none":
         return None
     from opentelemetry.sdk.resources import Resource
@@ -66,4 +69,4 @@ def configure_tracing(settings: Settings, service_name: str) -> Any | None:
         exporter = ConsoleSpanExporter(out=sys.stderr)
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     provider.add_span_processor(BatchSpanProcessor(exporter))
-    return provider.get_tracer("specscan.scoring")
+    return provider
