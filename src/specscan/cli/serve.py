@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,10 @@ def serve(
     app = create_app(config, source, served, keys=keys, collector=collector)
     log.info("serving %s version %d from %s on http://%s:%d", served.name, served.version, source.reference,
              host, port, extra={"model_version": served.version})
+    # Everything loaded so far lives as long as the process: keep it out of the collector's scans, or
+    # a full collection (~0.2 s over the imported libraries) stalls every request in flight.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", log_config=None,
                 access_log=False, timeout_graceful_shutdown=10, server_header=False)
 
