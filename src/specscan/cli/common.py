@@ -31,7 +31,7 @@ def settings() -> Settings:
 def configure_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(message)s", force=True)
-    for noisy in ("mlflow", "alembic", "urllib3", "git", "matplotlib", "onnxscript", "torch"):
+    for noisy in ("mlflow", "alembic", "urllib3", "git", "matplotlib", "onnxscript", "torch", "py4j"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from specscan.cli import data, model, pipeline, registry, serve
+from specscan.cli import batch, data, model, pipeline, registry, serve
 from specscan.cli.common import configure_logging
 
 app = typer.Typer(help="specscan: component compliance classification, from data to served model.",
@@ -18,7 +18,7 @@ app.command()(model.train)
 app.command()(model.evaluate)
 app.command()(model.predict)
 app.command()(serve.serve)
-# BATCH-PENDING app.command("batch-score")(batch.batch_score)
+app.command("batch-score")(batch.batch_score)
 app.add_typer(serve.apikey_app, name="apikey")
 app.add_typer(serve.collected_app, name="collected")
 

@@ -1,0 +1,1 @@
+"""Batch scoring of CSV and Parquet files: a local streaming engine and a Spark engine over one predictor."""
