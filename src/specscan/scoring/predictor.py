@@ -54,10 +54,20 @@ class Predictor:
         return probabilities[:, 1]
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
-        """Probability of non_compliant for each text, float32 [n]."""
-        parts = [self.predict_ids(self.encode(texts[i : i + batch_size]))
-                 for i in range(0, len(texts), batch_size)]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        """Probability of non_compliant for each text, float32 [n].
+
+        Texts are batched by length, so a batch pads little; a text's score does not depend on
+        its batch (the networks read each text within its own length), only the speed does.
+        """
+        if len(texts) <= batch_size:
+            return self.predict_ids(self.encode(texts)) if len(texts) else np.zeros(0, dtype=np.float32)
+        order = np.argsort(np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)), kind="stable")
+        ranked = [texts[i] for i in order]
+        probabilities = np.empty(len(texts), dtype=np.float32)
+        for start in range(0, len(ranked), batch_size):
+            probabilities[order[start:start + batch_size]] = self.predict_ids(
+                self.encode(ranked[start:start + batch_size]))
+        return probabilities
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """Label and probability for each text (threshold 0.5)."""
