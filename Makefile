@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 ROWS ?= 100000
 DATA ?= .specscan/data/r1-$(ROWS).csv
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup java run test lint bench clean
 
 $(BIN)/specscan: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,13 @@ $(BIN)/specscan: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[train,serve,spark,dev]'
 	touch $@
 
-setup: $(BIN)/specscan
+# Spark (batch-score --engine spark and its tests) needs a Java 17 runtime: Debian's, where missing.
+java:
+	@command -v java >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	  else echo "Java 17 is missing: sudo apt-get install openjdk-17-jre-headless (Spark tests will skip)"; fi; }
+
+setup: $(BIN)/specscan java
 
 run: setup
 	$(BIN)/specscan data generate --revision R1 --rows $(ROWS) --seed 0 --out $(DATA)

@@ -24,8 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-# typer.run: the command as `specscan batch-score` runs it, whether or not the root CLI registers it yet
-CLI = [sys.executable, "-c", "import typer; from specscan.cli.batch import batch_score; typer.run(batch_score)"]
+CLI = [sys.executable, "-m", "specscan.cli", "batch-score"]
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 

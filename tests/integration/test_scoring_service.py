@@ -295,3 +295,29 @@ def test_opentelemetry_spans_can_be_switched_on_by_configuration(home: Path, key
         text, digest = db.execute("SELECT text, text_sha256 FROM predictions WHERE request_id = ?",
                                   (response.json()["request_id"],)).fetchone()
     assert text is None and len(digest) == 64
+
+
+def test_explain_attributes_the_prediction_to_the_words_of_the_text(server: Server, keys: Keys, home: Path) -> None:
+    text = TEXTS[2]
+    response = httpx.post(f"{server.url}/explain", json={"text": text}, headers=auth(keys.scorer))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    scored = httpx.post(f"{server.url}/score", json=[text], headers=auth(keys.scorer)).json()["results"][0]
+    assert body["label"] == scored["label"] and abs(body["probability"] - scored["probability"]) < 1e-6
+    words = [w["text"] for w in body["words"]]
+    assert words == text.split() and all(text[w["start"]:w["end"]] == w["text"] for w in body["words"])
+    predictor = Predictor(Registry(Settings(home=home)).bundle_path(f"models:/{NAME}@champion"))
+    without = [" ".join(words[:i] + words[i + 1:]) for i in range(len(words))]
+    expected = body["probability"] - predictor.predict_proba(without)
+    np.testing.assert_allclose([w["attribution"] for w in body["words"]], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(("body", "status", "message"), [
+    ({"text": "  "}, 422, "empty or only whitespace"),
+    ({"texts": ["a"]}, 422, '{"text": "..."}'),
+    (["a"], 422, '{"text": "..."}'),
+])
+def test_explain_refuses_bad_input(server: Server, keys: Keys, body: object, status: int, message: str) -> None:
+    response = httpx.post(f"{server.url}/explain", json=body, headers=auth(keys.scorer))
+    assert response.status_code == status and message in response.json()["error"]
+    assert httpx.post(f"{server.url}/explain", json={"text": "x"}).status_code == 401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -51,6 +52,9 @@ def serve(
     # a full collection (~0.2 s over the imported libraries) stalls every request in flight.
     gc.collect()
     gc.freeze()
+    # The scoring thread needs the GIL back after each ONNX Runtime call; the default 5 ms switch
+    # interval lets the HTTP loop keep it that long. 1 ms measured ~5-10 % more throughput at c=32.
+    sys.setswitchinterval(0.001)
     uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", log_config=None,
                 access_log=False, timeout_graceful_shutdown=10, server_header=False)
 

@@ -25,6 +25,7 @@ from specscan.scoring import v2
 from specscan.scoring.apikeys import ApiKeyStore
 from specscan.scoring.batcher import BatchStats, MicroBatcher, Scored, ServiceUnavailable
 from specscan.scoring.collector import Collector
+from specscan.scoring.explain import METHOD, explain
 from specscan.scoring.http import (
     ApiError,
     ObserveRequests,
@@ -36,7 +37,14 @@ from specscan.scoring.http import (
 )
 from specscan.scoring.invocations import InvalidInvocation, InvocationRequest, InvocationResponse, parse_invocation
 from specscan.scoring.metrics import ServiceMetrics
-from specscan.scoring.schemas import ErrorResponse, ReloadResponse, ScoreRequest, ScoreResponse
+from specscan.scoring.schemas import (
+    ErrorResponse,
+    ExplainRequest,
+    ExplainResponse,
+    ReloadResponse,
+    ScoreRequest,
+    ScoreResponse,
+)
 from specscan.scoring.served_model import ModelSource, ServedModel
 from specscan.scoring.telemetry import configure_tracing
 from specscan.settings import Settings
@@ -170,6 +178,25 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
                       "model_version": scored.model_version,
                       "results": [{"label": label, "probability": float(p)}
                                   for label, p in zip(scored.labels, scored.probabilities.tolist(), strict=True)]})
+
+    @app.post("/explain", response_model=ExplainResponse, responses=ERRORS, openapi_extra=_body_schema(ExplainRequest),
+              tags=["scoring"])
+    async def explain_text(request: Request) -> Response:
+        """Score one text and attribute the result to its words (occlusion on the same ONNX model)."""
+        authorize(request, service.keys, "scorer")
+        parsed = _parse_json(await read_body(request, limit=limit))
+        if not isinstance(parsed, dict) or set(parsed) != {"text"}:
+            raise ApiError(422, 'the body must be {"text": "..."}')
+        scored = await service.score(request, [parsed["text"]], "explain")
+        model = service.model
+        if model.version != scored.model_version:
+            raise ApiError(503, "the model version changed during the request; retry", {"Retry-After": "1"})
+        explanation = await asyncio.to_thread(explain, model.predictor, parsed["text"])
+        return _json({"request_id": request_id(request), "model_name": scored.model_name,
+                      "model_version": scored.model_version, "label": scored.labels[0],
+                      "probability": float(scored.probabilities[0]), "method": METHOD,
+                      "words": [{"text": w.text, "start": w.start, "end": w.end, "attribution": w.attribution}
+                                for w in explanation.words]})
 
     @app.post("/invocations", response_model=InvocationResponse, responses=ERRORS,
               openapi_extra=_body_schema(InvocationRequest), tags=["scoring"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -82,6 +82,9 @@ class Record:
     caller: str | None
 
 
+RECORD_FIELDS = tuple(f.name for f in fields(Record))
+
+
 def text_fields(text: str, policy: TextPolicy) -> tuple[str | None, str | None]:
     """(text, sha256) as kept under `policy`."""
     if policy == "drop":
@@ -113,7 +116,8 @@ class Collector:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.engine: Engine = create_engine(url, pool_pre_ping=True)
+            # a server connection may have been dropped while idle; a SQLite file cannot
+            self.engine: Engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise CollectionError(f"invalid collection URL {self._safe_url()}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
@@ -135,10 +139,11 @@ class Collector:
         """Commit `records` in one transaction; raise CollectionError if they were not committed."""
         if not records:
             return
+        rows = [{**{name: getattr(r, name) for name in RECORD_FIELDS}, "scored_at": _utc(r.scored_at)}
+                for r in records]
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(predictions),
-                                   [{**asdict(r), "scored_at": _utc(r.scored_at)} for r in records])
+                connection.execute(insert(predictions), rows)
         except SQLAlchemyError as exc:
             raise CollectionError(f"collection write failed: {_first_line(exc)}") from exc
 

@@ -31,6 +31,33 @@ class ScoreResponse(BaseModel):
     results: list[ItemScore]
 
 
+class ExplainRequest(BaseModel):
+    """One text to score and explain."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Text
+
+
+class WordAttributionOut(BaseModel):
+    text: str
+    start: int = Field(description="Character offset of the word in the text.")
+    end: int
+    attribution: float = Field(description="Positive: pushed towards non_compliant.")
+
+
+class ExplainResponse(BaseModel):
+    """The prediction and each word's contribution to it."""
+
+    request_id: str
+    model_name: str
+    model_version: int
+    label: Literal["compliant", "non_compliant"]
+    probability: float
+    method: str
+    words: list[WordAttributionOut]
+
+
 class ErrorResponse(BaseModel):
     """Every error: a message that says what is wrong, and the request id to quote."""
 
