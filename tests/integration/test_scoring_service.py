@@ -321,3 +321,8 @@ def test_explain_refuses_bad_input(server: Server, keys: Keys, body: object, sta
     response = httpx.post(f"{server.url}/explain", json=body, headers=auth(keys.scorer))
     assert response.status_code == status and message in response.json()["error"]
     assert httpx.post(f"{server.url}/explain", json={"text": "x"}).status_code == 401
+
+
+def test_the_artifact_cache_is_private_to_the_service_user(server: Server) -> None:
+    cache = Settings(home=server.home).model_cache
+    assert cache.is_dir() and cache.stat().st_mode & 0o777 == 0o700
