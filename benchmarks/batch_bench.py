@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from procfs import processes
+
 CLI = [sys.executable, "-m", "specscan.cli", "batch-score"]
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -58,15 +60,8 @@ def tree_rss(root: int) -> int:
 
 def _proc_tree_rss(root: int) -> int:
     children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])  # the command may contain spaces and parentheses
-        children.setdefault(ppid, []).append(int(entry.name))
+    for pid, fields in processes():
+        children.setdefault(int(fields[1]), []).append(pid)
     total, pending = 0, [root]
     while pending:
         pid = pending.pop()

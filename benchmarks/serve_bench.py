@@ -44,6 +44,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from procfs import processes
+
 TEXT = ("Front brake pad set for passenger cars, low-metallic friction compound, copper content below 0.5 % "
         "by weight, asbestos-free, E-marked to UN ECE R90, OEM replacement part")
 MODEL_NAME = "compliance-classifier"
@@ -75,18 +77,7 @@ def free_port() -> int:
 
 def _group_members(pgid: int) -> list[int]:
     """Live (not zombie) processes of a process group, from /proc."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # state ppid pgrp ...
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
+    return [pid for pid, fields in processes() if int(fields[2]) == pgid and fields[0] != "Z"]
 
 
 LIVE: dict[int, Server] = {}

@@ -83,7 +83,7 @@ class ScoringService:
                                     stats=stats)
         self.metrics = ServiceMetrics(queue_depth=lambda: self.batcher.queue_depth,
                                       collection_lag=stats.collection_lag,
-                                      pending_records=lambda: stats.pending_records)
+                                      pending_records=stats.pending_records)
         stats.on_batch = self.metrics.observe_batch
         stats.on_commit = lambda size, seconds: self.metrics.commit_seconds.observe(seconds)
         self.metrics.set_model(model.name, model.version, source.reference)
@@ -112,7 +112,8 @@ class ScoringService:
                 self.keys.refresh()
                 return ReloadResponse(model_name=previous.name, previous_version=previous.version,
                                       model_version=version, reloaded=False)
-            model = await asyncio.to_thread(self.source.load, intra_op_threads=self.settings.ort_threads)
+            model = await asyncio.to_thread(self.source.load, version=version,
+                                            intra_op_threads=self.settings.ort_threads)
             self.model = model
             self.metrics.set_model(model.name, model.version, self.source.reference)
             self.metrics.reloads.inc()
@@ -223,7 +224,7 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
         return {"live": True}
 
     @app.get("/v2/health/ready", tags=["open inference protocol"], responses={503: {"model": ErrorResponse}})
-    async def ready(request: Request) -> Response:
+    async def ready() -> Response:
         """A model is loaded and requests are being taken."""
         if not service.ready:
             raise ApiError(503, "not ready")

@@ -13,8 +13,9 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -58,13 +59,27 @@ class BatchStats:
 
     on_batch: Callable[[int, float], None] = lambda size, seconds: None
     on_commit: Callable[[int, float], None] = lambda size, seconds: None
-    pending_records: int = 0
-    oldest_pending: float | None = None
-    _pending_since: deque[tuple[float, int]] = field(default_factory=deque)
+    _pending: deque[tuple[float, int]] = field(default_factory=deque)  # (scored at, items) per open commit
+
+    def pending_records(self) -> int:
+        """Scored items not yet committed."""
+        return sum(size for _, size in self._pending)
 
     def collection_lag(self) -> float:
         """Seconds the oldest scored-but-uncommitted item has waited (0 when none)."""
-        return time.monotonic() - self._pending_since[0][0] if self._pending_since else 0.0
+        return time.monotonic() - self._pending[0][0] if self._pending else 0.0
+
+    @contextmanager
+    def committing(self, size: int) -> Iterator[None]:
+        """Count `size` items as pending for the duration of their commit; report it if it succeeds."""
+        entry = (time.monotonic(), size)
+        self._pending.append(entry)
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._pending.remove(entry)
+        self.on_commit(size, time.perf_counter() - began)
 
 
 class MicroBatcher:
@@ -179,15 +194,8 @@ class MicroBatcher:
                                           latency_ms, job.caller))
                 answers.append((job, Scored(probabilities[start:end], labels[start:end], model.name, model.version)))
                 start = end
-            self.stats._pending_since.append((time.monotonic(), len(records)))
-            self.stats.pending_records += len(records)
-            began = time.perf_counter()
-            try:
+            with self.stats.committing(len(records)):
                 await asyncio.get_running_loop().run_in_executor(self._collect_thread, self._write, records)
-            finally:
-                self.stats._pending_since.popleft()
-                self.stats.pending_records -= len(records)
-            self.stats.on_commit(len(records), time.perf_counter() - began)
         except Exception as exc:
             log.error("collection failed, %d request(s) answered 503: %s", len(jobs), exc)
             for job in jobs:

@@ -63,15 +63,15 @@ class ModelSource:
         number, _ = self.registry.resolve(self.reference)
         return number
 
-    def load(self, *, intra_op_threads: int) -> ServedModel:
-        """Download (once, verified) and load the version the reference names now."""
+    def load(self, *, intra_op_threads: int, version: int | None = None) -> ServedModel:
+        """Download (once, verified) and load `version`, by default the one the reference names now."""
         if self.is_directory:
             path = Path(self.reference)
             read_manifest(path)
             model = ServedModel(self.settings.model_name, 0, Predictor(path, intra_op_threads=intra_op_threads))
             _warm_up(model)
             return model
-        number, _ = self.registry.resolve(self.reference)
+        number = version if version is not None else self.current_version()
         path = self.registry.bundle_path(f"models:/{self.settings.model_name}/{number}")
         if path.parent.parent.exists():
             path.parent.parent.chmod(0o700)  # the artifact cache is private to the service user
