@@ -12,7 +12,7 @@ DATA ?= .specscan/data/r1-$(ROWS).csv
 $(BIN)/specscan: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[train,serve,spark,dev]'
+	$(BIN)/pip install --quiet -e '.[train,serve,app,spark,dev]'
 	touch $@
 
 # Spark (batch-score --engine spark and its tests) needs a Java 17 runtime: Debian's, where missing.

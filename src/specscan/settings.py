@@ -76,6 +76,28 @@ class Settings(BaseSettings):
     otel_exporter: Literal["none", "console", "otlp"] = Field(
         default="none", description="OpenTelemetry traces: off, to stderr, or OTLP/HTTP (OTEL_EXPORTER_OTLP_*).")
 
+    # --- technician web application --------------------------------------------------------
+    app_database_url: str | None = Field(
+        default=None, description="The web app's database (SQLAlchemy URL); default: SQLite under `home`.")
+    scoring_url: str = Field(default="http://127.0.0.1:8000", description="The scoring service the web app calls.")
+    scoring_api_key: SecretStr | None = Field(
+        default=None, description="The web app's scoring-service API key, role scorer (use *_FILE).")
+    scoring_timeout: float = Field(
+        default=3.0, gt=0, description="Seconds the web app waits for the scoring service before saving as pending.")
+    retry_interval: float = Field(
+        default=10.0, gt=0, description="Seconds between the web app's retries of pending classifications.")
+    review_band_low: float = Field(
+        default=0.2, ge=0, le=1, description="Predictions with probability of non_compliant in [low, high] ...")
+    review_band_high: float = Field(default=0.8, ge=0, le=1, description="... go to the review queue.")
+    session_idle_minutes: int = Field(default=30, gt=0, description="A web session ends after this long unused.")
+    session_max_hours: int = Field(default=12, gt=0, description="... and at the latest after this long.")
+    cookie_secure: bool = Field(default=False, description="Send the session cookie over HTTPS only (behind TLS).")
+    login_max_failures: int = Field(default=5, gt=0, description="Failed log-ins in a row that lock an account ...")
+    login_lockout_minutes: int = Field(default=15, gt=0, description="... for this long.")
+    admin_username: str | None = Field(
+        default=None, description="First-admin bootstrap: created at start-up when the app has no users yet.")
+    admin_password: SecretStr | None = Field(default=None, description="Its password (use *_FILE).")
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -115,6 +137,13 @@ class Settings(BaseSettings):
         if self.collect_url:
             return self.collect_url
         return f"sqlite:///{(self.home / 'collected.db').resolve()}"
+
+    @property
+    def resolved_app_database_url(self) -> str:
+        """The web app's database in force: the configured one, or SQLite under `home`."""
+        if self.app_database_url:
+            return self.app_database_url
+        return f"sqlite:///{(self.home / 'app.db').resolve()}"
 
     @property
     def model_cache(self) -> Path:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from specscan.cli import batch, data, model, pipeline, registry, serve
+from specscan.cli import batch, data, model, pipeline, registry, serve, webapp
 from specscan.cli.common import configure_logging
 
 app = typer.Typer(help="specscan: component compliance classification, from data to served model.",
@@ -21,6 +21,8 @@ app.command()(serve.serve)
 app.command("batch-score")(batch.batch_score)
 app.add_typer(serve.apikey_app, name="apikey")
 app.add_typer(serve.collected_app, name="collected")
+app.command("app")(webapp.app)
+app.add_typer(webapp.user_app, name="user")
 
 
 @app.callback()

@@ -1,0 +1,197 @@
+"""People and access: argon2 password hashes, log-in with lock-out, server-side sessions with expiry and
+a CSRF token each, and user administration. Every change lands in the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from specscan.settings import Settings
+from specscan.webapp.audit import record
+from specscan.webapp.models import Role, User, WebSession, utcnow
+
+USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so that a miss takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be carried out, with the reason to show."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A session's browser token (for the cookie only) and its CSRF token."""
+
+    token: str
+    csrf_token: str
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"the password must have at most {MAX_PASSWORD} characters")
+
+
+def create_user(db: Session, username: str, password: str, role: Role | str, *, actor: str) -> User:
+    """A new active user; raises `AccountError` for a taken or malformed name, a weak password or a bad role."""
+    if not USERNAME.match(username):
+        raise AccountError("a username has 3 to 64 letters, digits or . _ @ -")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise AccountError(f"unknown role {role!r}: choose {', '.join(Role)}") from None
+    check_password_rules(password)
+    if db.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
+        raise AccountError(f"the username {username!r} is taken")
+    user = User(username=username, password_hash=_hasher.hash(password), role=role.value, active=True)
+    db.add(user)
+    db.flush()
+    record(db, actor, "user.create", "user", user.id, None, {"username": username, "role": role.value})
+    return user
+
+
+def set_role(db: Session, user: User, role: Role | str, *, actor: str) -> None:
+    try:
+        role = Role(role)
+    except ValueError:
+        raise AccountError(f"unknown role {role!r}: choose {', '.join(Role)}") from None
+    if user.role == Role.admin and role != Role.admin:
+        _keep_an_admin(db, user)
+    before = {"role": user.role}
+    user.role = role.value
+    record(db, actor, "user.role", "user", user.id, before, {"role": role.value})
+
+
+def set_active(db: Session, user: User, active: bool, *, actor: str) -> None:
+    if not active and user.role == Role.admin:
+        _keep_an_admin(db, user)
+    before = {"active": user.active}
+    user.active = active
+    if not active:
+        db.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    else:
+        user.failed_logins, user.locked_until = 0, None
+    record(db, actor, "user.activate" if active else "user.deactivate", "user", user.id, before, {"active": active})
+
+
+def set_password(db: Session, user: User, password: str, *, actor: str) -> None:
+    check_password_rules(password)
+    user.password_hash = _hasher.hash(password)
+    user.failed_logins, user.locked_until = 0, None
+    db.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    record(db, actor, "user.password", "user", user.id, None, None)
+
+
+def _keep_an_admin(db: Session, user: User) -> None:
+    others = db.scalar(select(func.count()).select_from(User).where(
+        User.role == Role.admin, User.active.is_(True), User.id != user.id))
+    if not others:
+        raise AccountError("this is the last active admin: make another admin first")
+
+
+def bootstrap_admin(db: Session, settings: Settings) -> User | None:
+    """The first admin, from SPECSCAN_ADMIN_USERNAME and SPECSCAN_ADMIN_PASSWORD(_FILE), if there are no users yet."""
+    if db.scalar(select(func.count()).select_from(User)):
+        return None
+    if not settings.admin_username or settings.admin_password is None:
+        return None
+    return create_user(db, settings.admin_username, settings.admin_password.get_secret_value(), Role.admin,
+                       actor="bootstrap")
+
+
+def authenticate(db: Session, username: str, password: str, settings: Settings) -> User:
+    """The user, if the password is right and the account is active and not locked; else `AccountError`.
+
+    The message never tells which of name or password was wrong. After `login_max_failures` wrong
+    passwords in a row the account is locked for `login_lockout_minutes`."""
+    now = utcnow()
+    user = db.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    wrong = AccountError("wrong username or password")
+    if user is None or len(password) > MAX_PASSWORD:
+        _verify(_DUMMY_HASH, password[:MAX_PASSWORD])
+        raise wrong
+    if user.locked_until is not None and user.locked_until > now:
+        raise AccountError(f"this account is locked after repeated failed log-ins; try again after "
+                           f"{user.locked_until:%H:%M} UTC or ask an admin")
+    if not _verify(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= settings.login_max_failures:
+            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+            user.failed_logins = 0
+            record(db, user.username, "user.locked", "user", user.id, None,
+                   {"locked_until": user.locked_until.isoformat()})
+        raise wrong
+    if not user.active:
+        raise AccountError("this account is deactivated; ask an admin")
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def start_session(db: Session, user: User, settings: Settings) -> SignedIn:
+    token, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = utcnow()
+    db.add(WebSession(token_hash=_digest(token), user_id=user.id, csrf_token=csrf_token, created_at=now,
+                      last_seen_at=now, expires_at=now + timedelta(hours=settings.session_max_hours)))
+    record(db, user.username, "user.login", "user", user.id, None, None)
+    return SignedIn(token, csrf_token)
+
+
+def current_session(db: Session, token: str | None, settings: Settings) -> WebSession | None:
+    """The live session for a cookie token, or None (unknown, tampered, expired, idle too long, user inactive)."""
+    if not token or len(token) > 128:
+        return None
+    session = db.get(WebSession, _digest(token))
+    if session is None:
+        return None
+    now = utcnow()
+    idle_limit = session.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    if session.expires_at <= now or idle_limit <= now or not session.user.active:
+        db.delete(session)
+        return None
+    if now - session.last_seen_at > timedelta(minutes=1):  # at most one write a minute per session
+        session.last_seen_at = now
+    return session
+
+
+def end_session(db: Session, token: str | None) -> None:
+    if token:
+        session = db.get(WebSession, _digest(token))
+        if session is not None:
+            record(db, session.user.username, "user.logout", "user", session.user_id, None, None)
+            db.delete(session)
+
+
+def purge_expired_sessions(db: Session, now: datetime | None = None) -> int:
+    result = db.execute(delete(WebSession).where(WebSession.expires_at <= (now or utcnow())))
+    return result.rowcount or 0
+
+
+def csrf_matches(session: WebSession, presented: str | None) -> bool:
+    return bool(presented) and hmac.compare_digest(session.csrf_token, presented or "")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

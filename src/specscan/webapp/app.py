@@ -1,0 +1,178 @@
+"""The technician web application: pages over the inventory core, its retry worker, and its error pages."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from specscan.settings import Settings
+from specscan.webapp import inventory
+from specscan.webapp.access import CsrfFailed, Forbidden, LoginRequired
+from specscan.webapp.scoring_client import Classifier
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    """A page (or, for an HTMX request, the same template: it decides what a fragment holds)."""
+    context = dict(context or {})
+    context.setdefault("viewer", getattr(request.state, "viewer", None))
+    context["settings"] = request.app.state.settings
+    context["htmx"] = request.headers.get("HX-Request") == "true"
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+class RetryWorker:
+    """Classifies pending components in the background, every `retry_interval` seconds (and when woken)."""
+
+    def __init__(self, sessions: sessionmaker, classifier: Classifier, settings: Settings) -> None:
+        self._sessions, self._classifier, self._settings = sessions, classifier, settings
+        self._stop, self._wake = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._run, name="classification-retry", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                done = inventory.classify_pending(self._sessions, self._classifier, self._settings)
+                if done:
+                    log.info("classified %d pending components", done)
+            except Exception:  # the worker must outlive a database hiccup; it logs and tries again
+                log.exception("pending-classification round failed")
+            self._wake.wait(self._settings.retry_interval)
+            self._wake.clear()
+
+
+def create_app(settings: Settings, sessions: sessionmaker, classifier: Classifier, *,
+               run_worker: bool = True) -> FastAPI:
+    """The app over a migrated database (`sessions`) and a scoring service (`classifier`)."""
+    worker = RetryWorker(sessions, classifier, settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            if run_worker:
+                worker.stop()
+
+    app = FastAPI(title="specscan inventory", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings, app.state.sessions, app.state.classifier, app.state.worker = (
+        settings, sessions, classifier, worker)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/static"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    from specscan.webapp.routes import components, people
+
+    app.include_router(people.router)
+    app.include_router(components.router)
+    _install_error_pages(app)
+    return app
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    def page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+        return render(request, "error.html", {"title": title, "message": message}, status_code=status)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _exc: Exception) -> Response:
+        target = "/login?next=" + request.url.path if request.method == "GET" else "/login"
+        if request.headers.get("HX-Request") == "true":
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        if request.method == "GET":
+            return RedirectResponse(target, status_code=303)
+        return page(request, 401, "Signed out", "Your session has ended: sign in again, then repeat the change.")
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        return page(request, 403, "Not allowed", str(exc))
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, _exc: Exception) -> Response:
+        return page(request, 403, "Request refused",
+                    "This form did not carry this session's security token (an old page, or a forged "
+                    "request). Reload the page and try again.")
+
+    @app.exception_handler(inventory.NotFound)
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return page(request, 404, "Not found", str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "Not found", 405: "Not allowed", 413: "Too large"}
+        message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
+        return page(request, exc.status_code, titles.get(exc.status_code, "Error"), message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg']}"
+                             for e in exc.errors()[:5])
+        return page(request, 400, "Bad request", f"The request is not valid: {problems}.")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return page(request, 500, "Something went wrong",
+                    "The error was logged. Your last change may not have been saved: check before repeating it.")
+
+
+def build(settings: Settings, *, run_worker: bool = True) -> FastAPI:
+    """The app as `specscan app` runs it: database migrated to head, first admin bootstrapped, scoring client."""
+    from specscan.webapp.accounts import bootstrap_admin
+    from specscan.webapp.database import create_database_engine, session_factory, upgrade
+    from specscan.webapp.scoring_client import ScoringClient
+
+    engine = create_database_engine(settings.resolved_app_database_url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    with sessions.begin() as db:
+        admin = bootstrap_admin(db, settings)
+    if admin is not None:
+        log.info("created the first admin %r from SPECSCAN_ADMIN_USERNAME", admin.username)
+    key = settings.scoring_api_key.get_secret_value() if settings.scoring_api_key else None
+    if key is None:
+        log.warning("no SPECSCAN_SCORING_API_KEY: the scoring service will refuse the app and every component "
+                    "will stay pending")
+    classifier = ScoringClient(settings.scoring_url, key, timeout=settings.scoring_timeout)
+    return create_app(settings, sessions, classifier, run_worker=run_worker)

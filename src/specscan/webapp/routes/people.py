@@ -1,0 +1,77 @@
+"""Signing in and out."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from specscan.webapp import accounts
+from specscan.webapp.access import SESSION_COOKIE, Db, Technician, settings_of
+from specscan.webapp.app import render
+
+router = APIRouter()
+LOGIN_CSRF_COOKIE = "specscan_login_csrf"
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no host, no `//`): never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/components"
+
+
+def _login_page(request: Request, *, error: str | None = None, username: str = "", next_url: str = "/components",
+                status_code: int = 200) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", {"error": error, "username": username, "next": next_url,
+                                              "login_csrf": token}, status_code=status_code)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=settings_of(request).cookie_secure, path="/login")
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None) -> Response:  # noqa: A002 - the query parameter
+    return _login_page(request, next_url=_safe_next(next))
+
+
+@router.post("/login")
+def login(request: Request, db: Db, username: Annotated[str, Form(max_length=200)] = "",
+          password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD + 1)] = "",
+          csrf_token: Annotated[str, Form(max_length=200)] = "",
+          next: Annotated[str, Form(max_length=2000)] = "/components") -> Response:  # noqa: A002
+    settings = settings_of(request)
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie, csrf_token):
+        return _login_page(request, error="The log-in form expired: try again.", username=username,
+                           next_url=_safe_next(next), status_code=403)
+    try:
+        user = accounts.authenticate(db, username.strip(), password, settings)
+    except accounts.AccountError as exc:
+        db.commit()  # the failure count and any lock-out
+        return _login_page(request, error=str(exc), username=username, next_url=_safe_next(next), status_code=401)
+    signed_in = accounts.start_session(db, user, settings)
+    db.commit()
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, signed_in.token, httponly=True, samesite="lax",
+                        secure=settings.cookie_secure, max_age=settings.session_max_hours * 3600)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, db: Db, _who: Technician) -> Response:
+    accounts.end_session(db, request.cookies.get(SESSION_COOKIE))
+    db.commit()
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/components", status_code=303)
