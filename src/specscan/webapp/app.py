@@ -103,10 +103,10 @@ def create_app(settings: Settings, sessions: sessionmaker, classifier: Classifie
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    from specscan.webapp.routes import components, people
+    from specscan.webapp.routes import admin, audit, components, dashboard, people, transfer
 
-    app.include_router(people.router)
-    app.include_router(components.router)
+    for module in (people, components, transfer, dashboard, audit, admin):
+        app.include_router(module.router)
     _install_error_pages(app)
     return app
 
