@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 ROWS ?= 100000
 DATA ?= .specscan/data/r1-$(ROWS).csv
 
-.PHONY: setup java run test lint bench clean
+.PHONY: setup java chromium run test lint bench clean
 
 $(BIN)/specscan: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ java:
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
 	  else echo "Java 17 is missing: sudo apt-get install openjdk-17-jre-headless (Spark tests will skip)"; fi; }
 
+# The web app's browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing: sudo apt-get install chromium (browser tests will skip)"; fi; }
+
 setup: $(BIN)/specscan java
 
 run: setup
@@ -33,7 +39,7 @@ run: setup
 	  "Cable sheathing, flexible PVC with lead stabiliser (0.4 wt.% Pb)" \
 	  "LED tail lamp assembly, 12 V, 4.2 W, E-mark application pending"
 
-test: setup
+test: setup chromium
 	$(BIN)/python -m pytest -q
 
 lint: setup
