@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     admin_username: str | None = Field(
         default=None, description="First-admin bootstrap: created at start-up when the app has no users yet.")
     admin_password: SecretStr | None = Field(default=None, description="Its password (use *_FILE).")
+
+    @model_validator(mode="after")
+    def _review_band_in_order(self) -> Settings:
+        if self.review_band_low > self.review_band_high:
+            raise ValueError(f"review_band_low ({self.review_band_low}) is above review_band_high "
+                             f"({self.review_band_high})")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -125,3 +125,20 @@ def test_max_text_chars_must_be_positive(monkeypatch: pytest.MonkeyPatch) -> Non
 
     with pytest.raises(ValueError, match="max_text_chars"):
         Settings()
+
+
+def test_the_web_apps_database_defaults_to_sqlite_under_home_and_takes_a_url(tmp_path: Path) -> None:
+    assert Settings(home=tmp_path).resolved_app_database_url == f"sqlite:///{(tmp_path / 'app.db').resolve()}"
+    url = "postgresql+psycopg://app@db.example/inventory"
+    assert Settings(home=tmp_path, app_database_url=url).resolved_app_database_url == url
+
+
+def test_the_scoring_key_comes_from_a_secret_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "key").write_text("ssk_abc_def\n")
+    monkeypatch.setenv("SPECSCAN_SCORING_API_KEY_FILE", str(tmp_path / "key"))
+    assert Settings().scoring_api_key.get_secret_value() == "ssk_abc_def"
+
+
+def test_a_review_band_upside_down_is_refused() -> None:
+    with pytest.raises(ValueError, match="review_band_low"):
+        Settings(review_band_low=0.9, review_band_high=0.1)
