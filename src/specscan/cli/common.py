@@ -31,7 +31,7 @@ def settings() -> Settings:
 def configure_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(message)s", force=True)
-    for noisy in ("mlflow", "alembic", "urllib3", "git", "matplotlib", "onnxscript", "torch", "py4j"):
+    for noisy in ("mlflow", "alembic", "urllib3", "git", "matplotlib", "onnxscript", "torch", "py4j", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

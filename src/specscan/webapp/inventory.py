@@ -24,6 +24,9 @@ from specscan.webapp.scoring_client import Classification, Classifier, ScoringUn
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(minutes=5)
+# A component saved from a form is classified by the request itself (`classify_now`); the retry loop
+# takes it only if that attempt never reported back (the process died in between).
+INTERACTIVE_GRACE = timedelta(seconds=60)
 AUDITED = ("description", "part_number", "supplier", "category", "status", "model_label", "probability",
            "model_version", "request_id", "human_label", "feedback_reason")
 
@@ -115,7 +118,7 @@ def create(db: Session, fields: ComponentFields, *, actor: str) -> Component:
     """A new pending component (flushed, not committed)."""
     now = utcnow()
     component = Component(**fields.model_dump(), version=1, status=Status.pending, created_by=actor, updated_by=actor,
-                          created_at=now, updated_at=now, next_attempt_at=now, attempts=0)
+                          created_at=now, updated_at=now, next_attempt_at=now + INTERACTIVE_GRACE, attempts=0)
     db.add(component)
     db.flush()
     record(db, actor, "component.create", "component", component.id, None, snapshot(component))
@@ -183,7 +186,7 @@ def _reset_prediction(component: Component) -> None:
     component.model_label = component.probability = component.model_version = None
     component.request_id = component.classified_at = component.explanation = None
     component.needs_review = False
-    component.attempts, component.last_error, component.next_attempt_at = 0, None, utcnow()
+    component.attempts, component.last_error, component.next_attempt_at = 0, None, utcnow() + INTERACTIVE_GRACE
     component.human_label = component.feedback_reason = component.feedback_request_id = None
     component.reviewed_by = component.reviewed_at = None
 
