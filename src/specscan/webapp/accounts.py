@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from specscan.settings import Settings
@@ -58,8 +59,12 @@ def create_user(db: Session, username: str, password: str, role: Role | str, *, 
     if db.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
         raise AccountError(f"the username {username!r} is taken")
     user = User(username=username, password_hash=_hasher.hash(password), role=role.value, active=True)
-    db.add(user)
-    db.flush()
+    try:
+        with db.begin_nested():  # two admins creating the same name at once: the second is told, not a 500
+            db.add(user)
+            db.flush()
+    except IntegrityError:
+        raise AccountError(f"the username {username!r} is taken") from None
     record(db, actor, "user.create", "user", user.id, None, {"username": username, "role": role.value})
     return user
 

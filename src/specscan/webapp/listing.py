@@ -87,8 +87,7 @@ def _filtered(query: ListQuery, settings: Settings) -> Select:
     elif query.reviewed == "no":
         conditions.append(Component.human_label.is_(None))
     if query.disagree:
-        conditions.append(and_(Component.human_label.is_not(None), Component.model_label.is_not(None),
-                               Component.human_label != Component.model_label))
+        conditions.append(Component.disagrees)
     if query.category:
         conditions.append(Component.category == query.category)
     if query.supplier:

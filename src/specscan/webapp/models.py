@@ -7,7 +7,21 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    and_,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -110,7 +124,7 @@ class Component(Base):
     probability: Mapped[float | None] = mapped_column(Float, index=True)  # of non_compliant
     model_version: Mapped[int | None] = mapped_column(Integer, index=True)
     request_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    classified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    classified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     explanation: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # words with attributions
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -129,9 +143,15 @@ class Component(Base):
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
 
-    @property
+    @hybrid_property
     def disagrees(self) -> bool:
+        """A person's label differs from the model's (in Python on a row, in SQL in a query)."""
         return self.human_label is not None and self.model_label is not None and self.human_label != self.model_label
+
+    @disagrees.inplace.expression
+    @classmethod
+    def _disagrees_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.human_label.is_not(None), cls.model_label.is_not(None), cls.human_label != cls.model_label)
 
     @property
     def confidence(self) -> float | None:

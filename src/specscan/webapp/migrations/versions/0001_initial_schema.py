@@ -68,6 +68,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('components', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_components_category'), ['category'], unique=False)
+        batch_op.create_index(batch_op.f('ix_components_classified_at'), ['classified_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_components_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_components_human_label'), ['human_label'], unique=False)
         batch_op.create_index(batch_op.f('ix_components_model_label'), ['model_label'], unique=False)
@@ -131,6 +132,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_components_model_label'))
         batch_op.drop_index(batch_op.f('ix_components_human_label'))
         batch_op.drop_index(batch_op.f('ix_components_created_at'))
+        batch_op.drop_index(batch_op.f('ix_components_classified_at'))
         batch_op.drop_index(batch_op.f('ix_components_category'))
 
     op.drop_table('components')

@@ -1,0 +1,267 @@
+"""Access: log-in and lock-out, sessions and their expiry, CSRF, roles, redirects, headers, password storage and
+the first-admin bootstrap. Whatever a browser sends, the answer is a clear 4xx or a redirect, never a 500."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import sessionmaker
+from webapp_support import PASSWORD, sign_in
+
+from specscan.settings import Settings
+from specscan.webapp import accounts
+from specscan.webapp.access import SESSION_COOKIE
+from specscan.webapp.database import create_database_engine, session_factory, upgrade
+from specscan.webapp.models import AuditEntry, Component, User, WebSession, utcnow
+
+
+def login_token(client: TestClient) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+
+
+def log_in(client: TestClient, username: str, password: str, next_url: str = "/components"):
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": login_token(client), "next": next_url}, follow_redirects=False)
+
+
+def other_browser(client: TestClient) -> TestClient:
+    return TestClient(client.app, raise_server_exceptions=False)
+
+
+def count(sessions: sessionmaker, table: type) -> int:
+    with sessions() as db:
+        return db.scalar(select(func.count()).select_from(table))
+
+
+def redirected_to_login(response) -> bool:
+    return response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+# --- log-in and lock-out ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("username", ["tina", "nobody"])
+def test_a_wrong_password_or_unknown_user_gets_the_same_401_and_no_session(
+        client: TestClient, sessions: sessionmaker, username: str) -> None:
+    response = log_in(client, username, "not the password at all")
+    assert response.status_code == 401 and "wrong username or password" in response.text
+    assert SESSION_COOKIE not in response.cookies and SESSION_COOKIE not in client.cookies
+    assert count(sessions, WebSession) == 0
+
+
+def test_repeated_failures_lock_the_account_even_against_the_right_password(
+        client: TestClient, sessions: sessionmaker, settings: Settings) -> None:
+    for _ in range(settings.login_max_failures - 1):
+        assert log_in(client, "tina", "guess guess guess").status_code == 401
+    assert log_in(client, "tina", PASSWORD).status_code == 303  # a success before the limit resets the count
+    for _ in range(settings.login_max_failures):
+        assert log_in(client, "tina", "guess guess guess").status_code == 401
+    refused = log_in(other_browser(client), "tina", PASSWORD)
+    assert refused.status_code == 401 and "locked" in refused.text
+    assert SESSION_COOKIE not in refused.cookies
+    with sessions() as db:
+        [entry] = db.scalars(select(AuditEntry).where(AuditEntry.action == "user.locked")).all()
+        assert entry.entity == "user" and entry.actor == "tina"
+        assert db.scalars(select(User).where(User.username == "tina")).one().locked_until > utcnow()
+    sign_in(other_browser(client), "rita")  # other accounts are not affected
+
+
+def test_the_log_in_form_without_its_csrf_cookie_is_refused(client: TestClient, sessions: sessionmaker) -> None:
+    token = login_token(client)
+    client.cookies.clear()
+    response = client.post("/login", data={"username": "tina", "password": PASSWORD, "csrf_token": token},
+                           follow_redirects=False)
+    assert response.status_code == 403 and "expired" in response.text
+    assert SESSION_COOKIE not in response.cookies and count(sessions, WebSession) == 0
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example/", "/\\evil.example", "evil.example"])
+def test_next_never_leads_off_the_site(client: TestClient, target: str) -> None:
+    assert 'name="next" value="/components"' in client.get("/login", params={"next": target}).text
+    response = log_in(client, "tina", PASSWORD, next_url=target)
+    assert response.status_code == 303 and response.headers["location"] == "/components"
+
+
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example", "/ /evil.example"])
+def test_next_with_characters_a_browser_strips_stays_on_the_site(client: TestClient, target: str) -> None:
+    location = log_in(client, "tina", PASSWORD, next_url=target).headers["location"]
+    assert location.startswith("/") and not location.startswith("//")
+    assert not re.search(r"[\s\\]", location)  # browsers drop tabs and newlines: "/\t/x" would become "//x"
+
+
+def test_next_keeps_a_path_on_the_site(client: TestClient) -> None:
+    assert log_in(client, "rita", PASSWORD, next_url="/review").headers["location"] == "/review"
+
+
+# --- sessions ---------------------------------------------------------------------------------------------------
+
+def test_log_out_ends_the_session_and_the_old_cookie_no_longer_works(
+        client: TestClient, sessions: sessionmaker) -> None:
+    csrf = sign_in(client, "tina")
+    cookie = client.cookies[SESSION_COOKIE]
+    response = client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert count(sessions, WebSession) == 0
+    client.cookies.set(SESSION_COOKIE, cookie)
+    assert redirected_to_login(client.get("/components", follow_redirects=False))
+    with sessions() as db:
+        assert db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "user.logout")) == 1
+
+
+@pytest.mark.parametrize("forge", [
+    lambda real: "x" * 43,
+    lambda real: real[:-1] + ("A" if real[-1] != "A" else "B"),
+    lambda real: real * 5,
+    lambda real: "",
+], ids=["random", "one-character-changed", "overlong", "empty"])
+def test_a_tampered_or_random_session_cookie_redirects_to_log_in(client: TestClient, forge) -> None:
+    sign_in(client, "tina")
+    real = client.cookies[SESSION_COOKIE]
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, forge(real))
+    response = client.get("/components", follow_redirects=False)
+    assert redirected_to_login(response)
+    assert response.headers["location"] == "/login?next=/components"
+
+
+def test_without_a_session_an_htmx_request_is_told_to_go_to_log_in(client: TestClient) -> None:
+    response = client.get("/components", headers={"HX-Request": "true"})
+    assert response.status_code == 401 and response.headers["HX-Redirect"].startswith("/login")
+
+
+@pytest.mark.parametrize("column", ["expires_at", "last_seen_at"])
+def test_an_expired_or_idle_session_redirects_to_log_in_and_is_deleted(
+        client: TestClient, sessions: sessionmaker, settings: Settings, column: str) -> None:
+    sign_in(client, "tina")
+    past = utcnow() - timedelta(minutes=settings.session_idle_minutes + 1)
+    with sessions.begin() as db:
+        db.execute(update(WebSession).values({column: past}))
+    assert redirected_to_login(client.get("/components", follow_redirects=False))
+    assert count(sessions, WebSession) == 0
+
+
+# --- CSRF -------------------------------------------------------------------------------------------------------
+
+def test_a_post_without_the_csrf_token_or_with_another_sessions_token_is_refused_and_writes_nothing(
+        client: TestClient, sessions: sessionmaker) -> None:
+    sign_in(client, "tina")
+    ritas_token = sign_in(other_browser(client), "rita")
+    component = {"description": "Brake pad set, copper-free"}
+    for extra, headers in (({}, {}), ({"csrf_token": ritas_token}, {}), ({}, {"X-CSRF-Token": ritas_token})):
+        response = client.post("/components", data={**component, **extra}, headers=headers)
+        assert response.status_code == 403 and "security token" in response.text
+    assert count(sessions, Component) == 0
+
+
+def test_log_out_without_the_csrf_token_keeps_the_session(client: TestClient, sessions: sessionmaker) -> None:
+    sign_in(client, "tina")
+    assert client.post("/logout").status_code == 403
+    assert client.get("/components").status_code == 200
+
+
+# --- roles ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("username", "path"), [
+    ("tina", "/review"), ("tina", "/admin/users"), ("tina", "/admin/api-keys"),
+    ("rita", "/admin/users"), ("rita", "/admin/api-keys"),
+])
+def test_a_page_above_the_users_role_is_a_403_naming_the_role_needed(
+        client: TestClient, username: str, path: str) -> None:
+    sign_in(client, username)
+    response = client.get(path)
+    assert response.status_code == 403 and "this needs the" in response.text
+
+
+@pytest.mark.parametrize("username", ["tina", "rita"])
+def test_an_admin_action_by_a_non_admin_is_a_403_and_writes_nothing(
+        client: TestClient, sessions: sessionmaker, settings: Settings, username: str) -> None:
+    csrf = sign_in(client, username)
+    create = client.post("/admin/users", data={"csrf_token": csrf, "username": "mallory", "role": "admin",
+                                               "password": PASSWORD})
+    promote = client.post(f"/admin/users/{client_user_id(sessions, username)}/role",
+                          data={"csrf_token": csrf, "role": "admin"})
+    key = client.post("/admin/api-keys", data={"csrf_token": csrf, "role": "admin"})
+    assert [r.status_code for r in (create, promote, key)] == [403, 403, 403]
+    assert count(sessions, User) == 3
+    with sessions() as db:
+        assert db.scalars(select(User.role).where(User.username == username)).one() != "admin"
+    assert not settings.resolved_api_keys_file.exists()
+
+
+def client_user_id(sessions: sessionmaker, username: str) -> int:
+    with sessions() as db:
+        return db.scalars(select(User.id).where(User.username == username)).one()
+
+
+def test_a_reviewer_has_the_review_queue_and_an_admin_every_page(client: TestClient) -> None:
+    sign_in(client, "rita")
+    assert client.get("/review").status_code == 200
+    admin = other_browser(client)
+    sign_in(admin, "ada")
+    for path in ("/components", "/review", "/admin/users", "/admin/api-keys"):
+        assert admin.get(path).status_code == 200, path
+
+
+# --- headers and storage ----------------------------------------------------------------------------------------
+
+def test_pages_carry_the_security_headers_and_are_not_cached(client: TestClient) -> None:
+    pages = [client.get("/login")]
+    sign_in(client, "tina")
+    pages += [client.get("/components"), client.get("/admin/users")]
+    for page in pages:
+        assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+        assert page.headers["Cache-Control"] == "no-store"
+    login_cookie = next(h for h in client.get("/login").headers.get_list("set-cookie") if "login_csrf" in h)
+    assert "httponly" in login_cookie.lower() and "samesite=strict" in login_cookie.lower()
+
+
+def test_the_session_cookie_is_http_only_and_same_site(client: TestClient) -> None:
+    response = log_in(client, "tina", PASSWORD)
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE))
+    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+
+
+def test_passwords_are_stored_as_argon2id_hashes_never_in_clear(sessions: sessionmaker) -> None:
+    with sessions() as db:
+        hashes = db.scalars(select(User.password_hash)).all()
+    assert len(hashes) == 3 and len(set(hashes)) == 3  # salted: the same password, three hashes
+    for stored in hashes:
+        assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+# --- first-admin bootstrap --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def empty_sessions(database_url: str):
+    engine = create_database_engine(database_url)
+    upgrade(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def test_the_first_admin_is_bootstrapped_only_into_an_empty_database(empty_sessions: sessionmaker) -> None:
+    config = Settings(admin_username="boss", admin_password=SecretStr(PASSWORD))
+    with empty_sessions.begin() as db:
+        created = accounts.bootstrap_admin(db, config)
+        assert created is not None and created.role == "admin"
+    with empty_sessions.begin() as db:
+        assert accounts.bootstrap_admin(db, Settings(admin_username="boss2", admin_password=SecretStr(PASSWORD))) \
+            is None
+        assert db.scalars(select(User.username)).all() == ["boss"]
+        assert accounts.authenticate(db, "boss", PASSWORD, config).username == "boss"
+        [entry] = db.scalars(select(AuditEntry).where(AuditEntry.action == "user.create")).all()
+        assert entry.actor == "bootstrap"
+
+
+@pytest.mark.parametrize("given", [{}, {"admin_password": SecretStr(PASSWORD)}, {"admin_username": "boss"}],
+                         ids=["nothing", "password-only", "username-only"])
+def test_without_both_admin_username_and_password_nobody_is_bootstrapped(
+        empty_sessions: sessionmaker, given: dict[str, object]) -> None:
+    with empty_sessions.begin() as db:
+        assert accounts.bootstrap_admin(db, Settings(**given)) is None
+    assert count(empty_sessions, User) == 0
