@@ -64,7 +64,7 @@ class ValidationReport(BaseModel):
         return f"{self.file}: {len(errors)} errors: {shown}{more}"
 
 
-def _decode(raw: bytes, file: str) -> tuple[str | None, list[Finding]]:
+def decode_csv(raw: bytes, file: str) -> tuple[str | None, list[Finding]]:
     try:
         return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
@@ -87,7 +87,7 @@ def _ragged_rows(text: str) -> list[Finding]:
         return []  # pandas reports the malformed quoting below
 
 
-def _parse(text: str) -> tuple[pd.DataFrame | None, list[Finding]]:
+def parse_csv(text: str) -> tuple[pd.DataFrame | None, list[Finding]]:
     if not text.strip():
         return None, [Finding(row=None, column=None, severity="error", problem="file is empty")]
     ragged = _ragged_rows(text)
@@ -160,10 +160,10 @@ def read_csv(path: Path, *, max_text_chars: int) -> tuple[pd.DataFrame | None, V
         reason = exc.strerror or str(exc)
         return None, ValidationReport(file=file, n_rows=0, findings=[
             Finding(row=None, column=None, severity="error", problem=f"cannot read: {reason}")])
-    text, findings = _decode(raw, file)
+    text, findings = decode_csv(raw, file)
     if text is None:
         return None, ValidationReport(file=file, n_rows=0, findings=findings)
-    frame, findings = _parse(text)
+    frame, findings = parse_csv(text)
     if frame is None:
         return None, ValidationReport(file=file, n_rows=0, findings=findings)
     return frame, validate_frame(frame, file=file, max_text_chars=max_text_chars)

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from specscan.settings import Settings
 from specscan.webapp import accounts
 from specscan.webapp.models import Role
 
+Q = TypeVar("Q", bound=BaseModel)
 SESSION_COOKIE = "specscan_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -81,6 +84,18 @@ def viewer(request: Request, db: Annotated[Session, Depends(database)],
     found = Viewer(user.id, user.username, Role(user.role), session.csrf_token)
     request.state.viewer = found
     return found
+
+
+def query_parameters(model: type[Q]) -> Callable[[Request], Q]:
+    """A dependency reading the query string as `model`; a bad parameter is a 400 page naming it."""
+
+    def parse(request: Request) -> Q:
+        try:
+            return model.model_validate(dict(request.query_params))
+        except ValidationError as exc:
+            raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]) from None
+
+    return parse
 
 
 def requires(role: Role) -> Callable[[Viewer], Viewer]:

@@ -28,6 +28,9 @@ HERE = Path(__file__).parent
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
+# The largest request body read at all: the CSV import's 20 MB plus the multipart envelope.
+MAX_BODY_BYTES = 21 << 20
+
 templates = Jinja2Templates(directory=HERE / "templates")
 
 
@@ -94,7 +97,13 @@ def create_app(settings: Settings, sessions: sessionmaker, classifier: Classifie
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
-        response = await call_next(request)
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            response = render(request, "error.html", {
+                "title": "Too large", "message": f"Requests are limited to {MAX_BODY_BYTES >> 20} MB; "
+                                                 "split the file into smaller ones."}, status_code=413)
+        else:
+            response = await call_next(request)
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

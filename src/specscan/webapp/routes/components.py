@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 from sqlalchemy import select
 
 from specscan.webapp import inventory
-from specscan.webapp.access import Db, Reviewer, Technician, settings_of
+from specscan.webapp.access import Db, Reviewer, Technician, query_parameters, settings_of
 from specscan.webapp.app import render
 from specscan.webapp.listing import ListQuery, facets, list_components
 from specscan.webapp.models import AuditEntry, Component, Role
@@ -19,14 +17,6 @@ from specscan.webapp.scoring_client import ScoringUnavailable
 
 router = APIRouter()
 FieldText = Annotated[str, Form(max_length=20_000)]
-
-
-def list_query(request: Request) -> ListQuery:
-    """The list's query parameters, validated (a bad one is a 400 naming it)."""
-    try:
-        return ListQuery.model_validate(dict(request.query_params))
-    except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]) from None
 
 
 def _list(request: Request, db: Db, who: Technician, query: ListQuery, template: str, title: str) -> Response:
@@ -38,7 +28,7 @@ def _list(request: Request, db: Db, who: Technician, query: ListQuery, template:
 
 @router.get("/components")
 def component_list(request: Request, db: Db, who: Technician,
-                   query: Annotated[ListQuery, Depends(list_query)]) -> Response:
+                   query: Annotated[ListQuery, Depends(query_parameters(ListQuery))]) -> Response:
     return _list(request, db, who, query, "components/list.html", "Components")
 
 
@@ -181,7 +171,7 @@ def feedback(request: Request, db: Db, who: Technician, component_id: int, versi
 
 @router.get("/review")
 def review_queue(request: Request, db: Db, who: Reviewer,
-                 query: Annotated[ListQuery, Depends(list_query)]) -> Response:
+                 query: Annotated[ListQuery, Depends(query_parameters(ListQuery))]) -> Response:
     query = query.model_copy(update={"review_queue": True})
     return _list(request, db, who, query, "components/list.html", "Review queue")
 

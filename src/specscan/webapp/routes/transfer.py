@@ -1,7 +1,46 @@
-"""transfer pages."""
+"""The import / export page: upload a CSV of components, download the labelled inventory for training."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, File, Request, UploadFile
+from fastapi.responses import Response, StreamingResponse
+
+from specscan.webapp import transfer
+from specscan.webapp.access import Db, Technician, settings_of
+from specscan.webapp.app import render
+from specscan.webapp.models import utcnow
 
 router = APIRouter()
+
+
+@router.get("/transfer")
+def page(request: Request, who: Technician) -> Response:
+    return render(request, "transfer.html", {"title": "Import / export"})
+
+
+@router.post("/transfer/import")
+def import_csv(request: Request, db: Db, who: Technician,
+               file: Annotated[UploadFile, File()]) -> Response:
+    """Imports the valid rows of a CSV as pending components and reports on every other row."""
+    name = transfer.upload_name(file.filename)
+    try:
+        checked = transfer.check_csv(file.file.read(transfer.MAX_BYTES + 1), name, settings_of(request))
+    except transfer.FileRejected as exc:
+        return render(request, "transfer.html", {"title": "Import / export", "rejected": exc},
+                      status_code=413 if exc.too_large else 422)
+    report = transfer.save(db, checked, actor=who.username)
+    db.commit()
+    request.app.state.worker.wake()  # classification goes through the batch endpoint, off this request
+    return render(request, "transfer.html", {"title": "Import / export", "report": report})
+
+
+@router.get("/transfer/export.csv")
+def export_csv(request: Request, db: Db, who: Technician) -> Response:
+    """The components with a human label, as the CSV `specscan pipeline run --data` reads."""
+    transfer.record_export(db, actor=who.username)
+    db.commit()
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    return StreamingResponse(transfer.export_csv(request.app.state.sessions), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="specscan-labelled-{stamp}.csv"'})
