@@ -43,3 +43,4 @@ def test_downgrade_to_empty_and_back(database_url: str) -> None:
     upgrade(engine)
     assert "components" in inspect(engine).get_table_names()
     engine.dispose()
+
