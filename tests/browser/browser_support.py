@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from unittest import mock
 
-import httpx
 from playwright.sync_api import Page
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))  # scoring_support, as the scoring tests use it
-import scoring_support  # noqa: E402
-from scoring_support import Server, copy_home, create_keys, free_port, start_server  # noqa: E402
+from scoring_support import (  # noqa: E402
+    Server,
+    copy_home,
+    create_keys,
+    free_port,
+    start_server,
+    stop_process,
+    wait_until_answering,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "browser-tests-password-0451"  # every account's; the app wants 12 characters or more
@@ -34,8 +37,7 @@ class Scoring:
     server: Server
 
     def start_again(self) -> None:
-        with mock.patch.object(scoring_support, "free_port", return_value=self.server.port):
-            self.server = start_server(self.home)
+        self.server = start_server(self.home, port=self.server.port)
 
 
 @dataclass
@@ -54,13 +56,7 @@ class WebApp:
         assert result.returncode == 0, result.stdout + result.stderr
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 def start_scoring(registered_home: Path, root: Path) -> Scoring:
@@ -82,18 +78,8 @@ def start_web_app(root: Path, scoring: Scoring, timeout: float = 60) -> WebApp:
         process = subprocess.Popen([sys.executable, "-m", "specscan.cli", "app", "--port", str(port)],
                                    env=env, cwd=root, stdout=output, stderr=subprocess.STDOUT)
     app = WebApp(f"http://127.0.0.1:{port}", process, log, env)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"specscan app exited with {process.returncode}: {tail(log)}")
-        try:
-            if httpx.get(f"{app.url}/login", timeout=1).status_code == 200:
-                return app
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)  # polling a process that is starting, not synchronising with the page
-    app.stop()
-    raise AssertionError(f"specscan app not answering /login in {timeout} s: {tail(log)}")
+    wait_until_answering(f"{app.url}/login", process, log, timeout)
+    return app
 
 
 def tail(log: Path, chars: int = 4000) -> str:

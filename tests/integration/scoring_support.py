@@ -79,37 +79,49 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
 
 
-def start_server(home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Server:
-    """Start `specscan serve` on a free port and wait until /v2/health/ready answers 200."""
-    port = free_port()
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 15 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    """Poll `url` until it answers 200; fail with the end of `log` if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"process exited with {process.returncode}: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    stop_process(process)
+    raise AssertionError(f"{url} not answering in {timeout} s: {log.read_text()[-3000:]}")
+
+
+def start_server(home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60,
+                 port: int | None = None) -> Server:
+    """Start `specscan serve` (on `port`, or a free one) and wait until /v2/health/ready answers 200."""
+    port = port or free_port()
     log = home / f"serve-{port}.log"
     full_env = {**os.environ, "SPECSCAN_HOME": str(home), **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "specscan.cli", "serve", "--port", str(port), *args],
-        env=full_env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+        env=full_env, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
     server = Server(home, port, process, log, env or {})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{server.url}/v2/health/ready", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise AssertionError(f"server not ready in {timeout} s: {log.read_text()[-3000:]}")
+    wait_until_answering(f"{server.url}/v2/health/ready", process, log, timeout)
+    return server
