@@ -36,8 +36,12 @@ def chromium() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def scoring(registered_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scoring]:
-    service = start_scoring(registered_home, tmp_path_factory.mktemp("browser-scoring"))
+def scoring(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scoring]:
+    """The scoring service over the tests' tiny model, or over SPECSCAN_BROWSER_MODEL_HOME (a SPECSCAN_HOME
+    with a champion, e.g. the one `make run` trains: the docs' screenshots show the real model)."""
+    model_home = os.environ.get("SPECSCAN_BROWSER_MODEL_HOME")
+    home = Path(model_home).resolve() if model_home else request.getfixturevalue("registered_home")
+    service = start_scoring(home, tmp_path_factory.mktemp("browser-scoring"))
     yield service
     service.server.stop()
 
