@@ -118,3 +118,12 @@ def test_descriptions_are_html_escaped(client: TestClient) -> None:
     page = client.get(response.headers["location"])
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+def test_the_filters_offer_each_category_supplier_and_model_version_once(client: TestClient) -> None:
+    csrf = sign_in(client, "tina")
+    for supplier, category in (("Acme", "brake"), ("Brembo", "brake"), ("Acme", "wiring"), ("", "")):
+        create(client, csrf, f"{category} part from {supplier}", supplier=supplier, category=category)
+    page = client.get("/components").text
+    assert re.findall(r"<option\s*(selected)?>([^<]+)</option>", page) == [
+        ("", "brake"), ("", "wiring"), ("", "Acme"), ("", "Brembo"), ("", "3")]

@@ -109,6 +109,8 @@ class Component(Base):
     __table_args__ = (
         Index("ix_components_review", "needs_review", "human_label"),
         Index("ix_components_status_next", "status", "next_attempt_at"),
+        Index("ix_components_updated", "updated_at", "id"),  # the list's default order, and its tiebreak
+        Index("ix_components_created", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -139,9 +141,9 @@ class Component(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(64))
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     @hybrid_property
     def disagrees(self) -> bool:

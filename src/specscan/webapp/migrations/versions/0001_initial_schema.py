@@ -69,7 +69,7 @@ def upgrade() -> None:
     with op.batch_alter_table('components', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_components_category'), ['category'], unique=False)
         batch_op.create_index(batch_op.f('ix_components_classified_at'), ['classified_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_components_created_at'), ['created_at'], unique=False)
+        batch_op.create_index('ix_components_created', ['created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_components_human_label'), ['human_label'], unique=False)
         batch_op.create_index(batch_op.f('ix_components_model_label'), ['model_label'], unique=False)
         batch_op.create_index(batch_op.f('ix_components_model_version'), ['model_version'], unique=False)
@@ -79,7 +79,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_components_review', ['needs_review', 'human_label'], unique=False)
         batch_op.create_index('ix_components_status_next', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_components_supplier'), ['supplier'], unique=False)
-        batch_op.create_index(batch_op.f('ix_components_updated_at'), ['updated_at'], unique=False)
+        batch_op.create_index('ix_components_updated', ['updated_at', 'id'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -121,7 +121,7 @@ def downgrade() -> None:
     op.drop_table('web_sessions')
     op.drop_table('users')
     with op.batch_alter_table('components', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_components_updated_at'))
+        batch_op.drop_index('ix_components_updated')
         batch_op.drop_index(batch_op.f('ix_components_supplier'))
         batch_op.drop_index('ix_components_status_next')
         batch_op.drop_index('ix_components_review')
@@ -131,7 +131,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_components_model_version'))
         batch_op.drop_index(batch_op.f('ix_components_model_label'))
         batch_op.drop_index(batch_op.f('ix_components_human_label'))
-        batch_op.drop_index(batch_op.f('ix_components_created_at'))
+        batch_op.drop_index('ix_components_created')
         batch_op.drop_index(batch_op.f('ix_components_classified_at'))
         batch_op.drop_index(batch_op.f('ix_components_category'))
 
