@@ -265,3 +265,13 @@ def test_without_both_admin_username_and_password_nobody_is_bootstrapped(
     with empty_sessions.begin() as db:
         assert accounts.bootstrap_admin(db, Settings(**given)) is None
     assert count(empty_sessions, User) == 0
+
+
+def test_signing_in_removes_sessions_past_their_end(client: TestClient, sessions: sessionmaker) -> None:
+    sign_in(client, "tina")
+    with sessions.begin() as db:
+        for session in db.scalars(select(WebSession)):
+            session.expires_at = utcnow() - timedelta(minutes=1)
+    sign_in(TestClient(client.app), "rita")
+    with sessions() as db:
+        assert [s.user.username for s in db.scalars(select(WebSession))] == ["rita"]

@@ -8,7 +8,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -156,8 +156,10 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 def start_session(db: Session, user: User, settings: Settings) -> SignedIn:
+    """A new session for `user`; sessions past their end (abandoned, never signed out) are removed."""
     token, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = utcnow()
+    db.execute(delete(WebSession).where(WebSession.expires_at <= now))
     db.add(WebSession(token_hash=_digest(token), user_id=user.id, csrf_token=csrf_token, created_at=now,
                       last_seen_at=now, expires_at=now + timedelta(hours=settings.session_max_hours)))
     record(db, user.username, "user.login", "user", user.id, None, None)
@@ -187,11 +189,6 @@ def end_session(db: Session, token: str | None) -> None:
         if session is not None:
             record(db, session.user.username, "user.logout", "user", session.user_id, None, None)
             db.delete(session)
-
-
-def purge_expired_sessions(db: Session, now: datetime | None = None) -> int:
-    result = db.execute(delete(WebSession).where(WebSession.expires_at <= (now or utcnow())))
-    return result.rowcount or 0
 
 
 def csrf_matches(session: WebSession, presented: str | None) -> bool:
