@@ -21,9 +21,10 @@ from browser_support import (
 from playwright.sync_api import Browser, Page, sync_playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, headless (never a browser Playwright downloads)."""
+    """Debian's Chromium, headless (never a browser Playwright downloads). Module-scoped: Playwright's sync
+    API keeps an event loop running in this thread while it is open, which `asyncio.run` elsewhere refuses."""
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing: the browser tests need Debian's Chromium (apt-get install chromium)"
         if os.environ.get("CI"):
