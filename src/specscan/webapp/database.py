@@ -36,6 +36,12 @@ def create_database_engine(url: str) -> Engine:
     return engine
 
 
+def in_models(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """For comparing the database with the models: the optional trigram indexes (migration 0002,
+    PostgreSQL with pg_trgm only) are not in the models, and are not a difference."""
+    return not (type_ == "index" and reflected and (name or "").endswith("_trgm"))
+
+
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
 
