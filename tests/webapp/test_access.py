@@ -275,3 +275,13 @@ def test_signing_in_removes_sessions_past_their_end(client: TestClient, sessions
     sign_in(TestClient(client.app), "rita")
     with sessions() as db:
         assert [s.user.username for s in db.scalars(select(WebSession))] == ["rita"]
+
+
+def test_every_page_request_is_logged_with_who_asked_its_status_duration_and_request_id(
+        client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    sign_in(client, "tina")
+    with caplog.at_level("INFO", logger="specscan.webapp.access"):
+        response = client.get("/components", headers={"X-Request-ID": "proxy-42"})
+    line = next(r for r in caplog.records if r.name == "specscan.webapp.access" and r.path == "/components")
+    assert (line.user, line.status, line.request_id, line.method) == ("tina", 200, "proxy-42", "GET")
+    assert line.duration_ms > 0 and response.headers["X-Request-ID"] == "proxy-42"

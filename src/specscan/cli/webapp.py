@@ -25,9 +25,11 @@ def app(
     """Run the technician web app (migrates its database first; SPECSCAN_SCORING_URL names the scoring service)."""
     import uvicorn
 
+    from specscan.scoring.telemetry import configure_service_logging
     from specscan.webapp.app import build
 
     config = settings()
+    configure_service_logging(config)  # JSON lines (SPECSCAN_LOG_FORMAT=text for people), one per request
     web = build(config)
     log.info("web app on http://%s:%d, scoring through %s", host, port, config.scoring_url)
     # What is loaded by now lives as long as the process: keep it out of the collector's full scans,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +26,8 @@ from specscan.webapp.access import CsrfFailed, Forbidden, LoginRequired
 from specscan.webapp.scoring_client import Classifier
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("specscan.webapp.access")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 HERE = Path(__file__).parent
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -41,6 +45,11 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
     context["settings"] = request.app.state.settings
     context["htmx"] = request.headers.get("HX-Request") == "true"
     return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _request_id(given: str | None) -> str:
+    """The caller's X-Request-ID if it is a sane one (a proxy's), else a new one."""
+    return given if given and REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
 class RetryWorker:
@@ -104,12 +113,20 @@ def create_app(settings: Settings, sessions: sessionmaker, classifier: Classifie
                                                  "split the file into smaller ones."}, status_code=413)
         else:
             response = await call_next(request)
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+        duration_ms = (time.perf_counter() - started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={duration_ms:.2f}"
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if not request.url.path.startswith("/static"):
             response.headers.setdefault("Cache-Control", "no-store")
+            request_id = _request_id(request.headers.get("X-Request-ID"))
+            response.headers["X-Request-ID"] = request_id
+            viewer = getattr(request.state, "viewer", None)
+            access_log.info("%s %s %d", request.method, request.url.path, response.status_code, extra={
+                "request_id": request_id, "method": request.method, "path": request.url.path,
+                "status": response.status_code, "duration_ms": round(duration_ms, 2),
+                "user": viewer.username if viewer else None})
         return response
 
     from specscan.webapp.routes import admin, audit, components, dashboard, people, transfer
