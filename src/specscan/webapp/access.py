@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
@@ -108,6 +108,9 @@ def requires(role: Role) -> Callable[[Viewer], Viewer]:
 
 
 Db = Annotated[Session, Depends(database)]
+# Row ids in paths: a number a database integer holds (a larger one would overflow the driver, not miss)
+ComponentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Technician = Annotated[Viewer, Depends(requires(Role.technician))]
 Reviewer = Annotated[Viewer, Depends(requires(Role.reviewer))]
 Admin = Annotated[Viewer, Depends(requires(Role.admin))]

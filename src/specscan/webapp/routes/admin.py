@@ -14,7 +14,7 @@ from specscan.errors import SpecscanError
 from specscan.scoring.apikeys import ApiKeyRecord, ApiKeyStore
 from specscan.scoring.apikeys import Role as KeyRole
 from specscan.webapp import accounts
-from specscan.webapp.access import Admin, Db, settings_of
+from specscan.webapp.access import Admin, Db, UserId, settings_of
 from specscan.webapp.app import render
 from specscan.webapp.audit import record
 from specscan.webapp.inventory import NotFound
@@ -46,7 +46,7 @@ def _change(request: Request, db: Session, change: Callable[[], object], done: s
     return RedirectResponse(f"/admin/users?done={done}", status_code=303)
 
 
-def _user(db: Session, user_id: int) -> User:
+def _user(db: Session, user_id: UserId) -> User:
     user = db.get(User, user_id)
     if user is None:
         raise NotFound(f"there is no user #{user_id}")
@@ -67,20 +67,20 @@ def create_user(request: Request, db: Db, who: Admin, username: Annotated[str, F
 
 
 @router.post("/users/{user_id}/role")
-def change_role(request: Request, db: Db, who: Admin, user_id: int,
+def change_role(request: Request, db: Db, who: Admin, user_id: UserId,
                 role: Annotated[str, Form(max_length=32)] = "") -> Response:
     user = _user(db, user_id)
     return _change(request, db, lambda: accounts.set_role(db, user, role, actor=who.username), "role")
 
 
 @router.post("/users/{user_id}/active")
-def change_active(request: Request, db: Db, who: Admin, user_id: int, active: Annotated[bool, Form()]) -> Response:
+def change_active(request: Request, db: Db, who: Admin, user_id: UserId, active: Annotated[bool, Form()]) -> Response:
     user = _user(db, user_id)
     return _change(request, db, lambda: accounts.set_active(db, user, active, actor=who.username), "active")
 
 
 @router.post("/users/{user_id}/password")
-def reset_password(request: Request, db: Db, who: Admin, user_id: int, password: Password = "") -> Response:
+def reset_password(request: Request, db: Db, who: Admin, user_id: UserId, password: Password = "") -> Response:
     user = _user(db, user_id)
     return _change(request, db, lambda: accounts.set_password(db, user, password, actor=who.username), "password")
 

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from specscan.webapp import inventory
-from specscan.webapp.access import Db, Reviewer, Technician, query_parameters, settings_of
+from specscan.webapp.access import ComponentId, Db, Reviewer, Technician, query_parameters, settings_of
 from specscan.webapp.app import render
 from specscan.webapp.listing import ListQuery, facets, list_components
 from specscan.webapp.models import AuditEntry, Component, Role
@@ -17,6 +17,7 @@ from specscan.webapp.scoring_client import ScoringUnavailable
 
 router = APIRouter()
 FieldText = Annotated[str, Form(max_length=20_000)]
+Version = Annotated[int, Form(ge=1, le=2**31 - 1, description="The version the form was filled in on.")]
 
 
 def _list(request: Request, db: Db, who: Technician, query: ListQuery, template: str, title: str) -> Response:
@@ -55,7 +56,7 @@ def create(request: Request, db: Db, who: Technician, description: FieldText = "
 
 
 @router.get("/components/{component_id}")
-def detail(request: Request, db: Db, who: Technician, component_id: int, saved: bool = False) -> Response:
+def detail(request: Request, db: Db, who: Technician, component_id: ComponentId, saved: bool = False) -> Response:
     component = inventory.get(db, component_id)
     history = []
     if who.may(Role.reviewer):
@@ -67,14 +68,14 @@ def detail(request: Request, db: Db, who: Technician, component_id: int, saved: 
 
 
 @router.get("/components/{component_id}/prediction")
-def prediction(request: Request, db: Db, who: Technician, component_id: int) -> Response:
+def prediction(request: Request, db: Db, who: Technician, component_id: ComponentId) -> Response:
     """The prediction panel alone: polled while the component is pending."""
     component = inventory.get(db, component_id)
     return render(request, "components/_prediction.html", {"component": component, **_prediction(component)})
 
 
 @router.get("/components/{component_id}/explanation")
-def explanation(request: Request, who: Technician, component_id: int) -> Response:
+def explanation(request: Request, who: Technician, component_id: ComponentId) -> Response:
     """Fetches word attributions for a component classified without them (imported, retried)."""
     error = None
     try:
@@ -117,7 +118,7 @@ def highlight(text: str, words: list[dict[str, Any]] | None) -> list[dict[str, A
 
 
 @router.get("/components/{component_id}/edit")
-def edit_form(request: Request, db: Db, who: Technician, component_id: int) -> Response:
+def edit_form(request: Request, db: Db, who: Technician, component_id: ComponentId) -> Response:
     component = inventory.get(db, component_id)
     values = {name: getattr(component, name) for name in ("description", "part_number", "supplier", "category")}
     return render(request, "components/form.html", {"component": component, "values": values, "problems": {},
@@ -125,8 +126,8 @@ def edit_form(request: Request, db: Db, who: Technician, component_id: int) -> R
 
 
 @router.post("/components/{component_id}")
-def edit(request: Request, db: Db, who: Technician, component_id: int,
-         version: Annotated[int, Form()], description: FieldText = "", part_number: FieldText = "",
+def edit(request: Request, db: Db, who: Technician, component_id: ComponentId,
+         version: Version, description: FieldText = "", part_number: FieldText = "",
          supplier: FieldText = "", category: FieldText = "") -> Response:
     settings = settings_of(request)
     values = {"description": description, "part_number": part_number, "supplier": supplier, "category": category}
@@ -153,7 +154,7 @@ def edit(request: Request, db: Db, who: Technician, component_id: int,
 
 
 @router.post("/components/{component_id}/feedback")
-def feedback(request: Request, db: Db, who: Technician, component_id: int, version: Annotated[int, Form()],
+def feedback(request: Request, db: Db, who: Technician, component_id: ComponentId, version: Version,
              label: Annotated[str, Form(max_length=32)] = "",
              reason: Annotated[str, Form(max_length=5000)] = "") -> Response:
     try:
