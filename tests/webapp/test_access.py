@@ -61,7 +61,7 @@ def test_repeated_failures_lock_the_account_even_against_the_right_password(
     for _ in range(settings.login_max_failures):
         assert log_in(client, "tina", "guess guess guess").status_code == 401
     refused = log_in(other_browser(client), "tina", PASSWORD)
-    assert refused.status_code == 401 and "locked" in refused.text
+    assert refused.status_code == 401 and "wrong username or password" in refused.text  # tells nothing more
     assert SESSION_COOKIE not in refused.cookies
     with sessions() as db:
         [entry] = db.scalars(select(AuditEntry).where(AuditEntry.action == "user.locked")).all()
@@ -285,3 +285,32 @@ def test_every_page_request_is_logged_with_who_asked_its_status_duration_and_req
     line = next(r for r in caplog.records if r.name == "specscan.webapp.access" and r.path == "/components")
     assert (line.user, line.status, line.request_id, line.method) == ("tina", 200, "proxy-42", "GET")
     assert line.duration_ms > 0 and response.headers["X-Request-ID"] == "proxy-42"
+
+
+def test_guesses_sent_in_parallel_are_all_counted_and_lock_the_account(sessions: sessionmaker,
+                                                                        settings: Settings) -> None:
+    import threading
+
+    start = threading.Barrier(8)
+
+    def guess() -> None:
+        start.wait()
+        with sessions() as db:
+            with pytest.raises(accounts.AccountError):
+                accounts.authenticate(db, "tina", "parallel guess", settings)
+            db.commit()
+
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with sessions() as db:
+        assert db.scalars(select(User).where(User.username == "tina")).one().locked_until > utcnow()
+        assert db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "user.locked")) >= 1
+
+
+def test_a_csrf_token_of_any_characters_is_refused_not_a_server_error(client: TestClient) -> None:
+    sign_in(client, "tina")
+    assert client.post("/components", data={"csrf_token": "é☃", "description": "x"}).status_code == 403
+    assert client.post("/login", data={"csrf_token": "é", "username": "tina", "password": "x"}).status_code == 403

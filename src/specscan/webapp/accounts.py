@@ -13,6 +13,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -121,25 +122,25 @@ def bootstrap_admin(db: Session, settings: Settings) -> User | None:
 def authenticate(db: Session, username: str, password: str, settings: Settings) -> User:
     """The user, if the password is right and the account is active and not locked; else `AccountError`.
 
-    The message never tells which of name or password was wrong. After `login_max_failures` wrong
-    passwords in a row the account is locked for `login_lockout_minutes`."""
+    Every refusal but a deactivated account's reads the same and takes as long (one argon2 check), so
+    it tells neither which usernames exist nor which are locked. After `login_max_failures` wrong
+    passwords in a row the account is locked for `login_lockout_minutes`; the count is kept by atomic
+    UPDATEs, so guesses sent in parallel are all counted."""
     now = utcnow()
     user = db.scalar(select(User).where(func.lower(User.username) == username.lower()))
-    wrong = AccountError("wrong username or password")
-    if user is None or len(password) > MAX_PASSWORD:
+    refused = AccountError(f"wrong username or password (after {settings.login_max_failures} failures in a row "
+                           f"an account is locked for {settings.login_lockout_minutes} minutes)")
+    if user is None or len(password) > MAX_PASSWORD or (user.locked_until is not None and user.locked_until > now):
         _verify(_DUMMY_HASH, password[:MAX_PASSWORD])
-        raise wrong
-    if user.locked_until is not None and user.locked_until > now:
-        raise AccountError(f"this account is locked after repeated failed log-ins; try again after "
-                           f"{user.locked_until:%H:%M} UTC or ask an admin")
+        raise refused
     if not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= settings.login_max_failures:
-            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            user.failed_logins = 0
-            record(db, user.username, "user.locked", "user", user.id, None,
-                   {"locked_until": user.locked_until.isoformat()})
-        raise wrong
+        failures = db.scalar(sql_update(User).where(User.id == user.id)
+                             .values(failed_logins=User.failed_logins + 1).returning(User.failed_logins))
+        if failures is not None and failures >= settings.login_max_failures:
+            locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+            db.execute(sql_update(User).where(User.id == user.id).values(failed_logins=0, locked_until=locked_until))
+            record(db, user.username, "user.locked", "user", user.id, None, {"locked_until": locked_until.isoformat()})
+        raise refused
     if not user.active:
         raise AccountError("this account is deactivated; ask an admin")
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
@@ -192,7 +193,12 @@ def end_session(db: Session, token: str | None) -> None:
 
 
 def csrf_matches(session: WebSession, presented: str | None) -> bool:
-    return bool(presented) and hmac.compare_digest(session.csrf_token, presented or "")
+    return bool(presented) and tokens_match(session.csrf_token, presented or "")
+
+
+def tokens_match(expected: str, presented: str) -> bool:
+    """Constant-time comparison of two tokens, whatever characters the presented one holds."""
+    return hmac.compare_digest(expected.encode("utf-8", "replace"), presented.encode("utf-8", "replace"))
 
 
 def _digest(token: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Annotated
 
@@ -46,7 +45,7 @@ def login(request: Request, db: Db, username: Annotated[str, Form(max_length=200
           next: Annotated[str, Form(max_length=2000)] = "/components") -> Response:  # noqa: A002
     settings = settings_of(request)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not cookie or not hmac.compare_digest(cookie, csrf_token):
+    if not cookie or not accounts.tokens_match(cookie, csrf_token):
         return _login_page(request, error="The log-in form expired: try again.", username=username,
                            next_url=_safe_next(next), status_code=403)
     try:
