@@ -314,3 +314,13 @@ def test_a_csrf_token_of_any_characters_is_refused_not_a_server_error(client: Te
     sign_in(client, "tina")
     assert client.post("/components", data={"csrf_token": "é☃", "description": "x"}).status_code == 403
     assert client.post("/login", data={"csrf_token": "é", "username": "tina", "password": "x"}).status_code == 403
+
+
+def test_a_post_without_a_declared_length_is_refused_before_its_body_is_read(client: TestClient) -> None:
+    def chunks():
+        yield b"csrf_token=x&description="
+        yield b"y" * 1000
+
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    response = client.post("/components", content=chunks(), headers=form)
+    assert response.status_code == 411

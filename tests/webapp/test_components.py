@@ -125,5 +125,23 @@ def test_the_filters_offer_each_category_supplier_and_model_version_once(client:
     for supplier, category in (("Acme", "brake"), ("Brembo", "brake"), ("Acme", "wiring"), ("", "")):
         create(client, csrf, f"{category} part from {supplier}", supplier=supplier, category=category)
     page = client.get("/components").text
-    assert re.findall(r"<option\s*(selected)?>([^<]+)</option>", page) == [
-        ("", "brake"), ("", "wiring"), ("", "Acme"), ("", "Brembo"), ("", "3")]
+    assert re.findall(r'<option value="([^"]+)"', page) == [
+        "compliant", "non_compliant", "pending", "compliant", "non_compliant", "none", "brake", "wiring", "Acme",
+        "Brembo", "low", "high", "3"]
+
+
+def test_times_read_back_in_utc_whatever_the_database_sessions_time_zone(database_url: str,
+                                                                          sessions: sessionmaker) -> None:
+    from specscan.webapp.database import create_database_engine, session_factory
+    from specscan.webapp.models import utcnow
+
+    if database_url.startswith("postgresql"):
+        database_url += "%20-ctimezone%3DEurope/Berlin"
+    before = utcnow()
+    with session_factory(create_database_engine(database_url)).begin() as db:
+        component = inventory.create(db, inventory.ComponentFields(description="Brake disc"), actor="tina")
+        cid = component.id
+    with session_factory(create_database_engine(database_url))() as db:
+        created = db.get(Component, cid).created_at
+    assert created.utcoffset().total_seconds() == 0  # shown as "… UTC" on every page
+    assert abs((created - before).total_seconds()) < 60

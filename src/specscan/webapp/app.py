@@ -106,8 +106,12 @@ def create_app(settings: Settings, sessions: sessionmaker, classifier: Classifie
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
-        length = request.headers.get("content-length", "0")
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+        length = request.headers.get("content-length")
+        if length is None and request.method not in ("GET", "HEAD", "OPTIONS"):
+            # a body without a declared length (chunked) would be read, and spooled, before anything else
+            response = render(request, "error.html", {
+                "title": "Length required", "message": "Send the request with a Content-Length."}, status_code=411)
+        elif length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             response = render(request, "error.html", {
                 "title": "Too large", "message": f"Requests are limited to {MAX_BODY_BYTES >> 20} MB; "
                                                  "split the file into smaller ones."}, status_code=413)

@@ -37,7 +37,7 @@ class ListQuery(BaseModel):
     category: str = Field(default="", max_length=64)
     supplier: str = Field(default="", max_length=128)
     band: Literal["", "low", "high"] = Field(default="", description="Confidence: low is the review band.")
-    model_version: int | None = Field(default=None, ge=1)
+    model_version: int | None = Field(default=None, ge=1, le=2**31 - 1)
     review_queue: bool = Field(default=False, description="Low confidence and not reviewed yet.")
     sort: Literal["updated", "created", "probability", "part_number", "supplier", "category"] = "updated"
     dir: Literal["asc", "desc"] = "desc"

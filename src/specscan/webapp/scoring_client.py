@@ -45,6 +45,8 @@ class ScoringClient:
 
     def score(self, texts: list[str]) -> list[Classification]:
         body = self._post("/score", {"data": texts}, ScoreResponse)
+        if len(body.results) != len(texts):
+            raise ScoringUnavailable(f"scoring service answered {len(body.results)} results for {len(texts)} texts")
         return [Classification(label=item.label, probability=item.probability, model_version=body.model_version,
                                request_id=body.request_id) for item in body.results]
 

@@ -30,6 +30,7 @@ def _list(request: Request, db: Db, who: Technician, query: ListQuery, template:
 @router.get("/components")
 def component_list(request: Request, db: Db, who: Technician,
                    query: Annotated[ListQuery, Depends(query_parameters(ListQuery))]) -> Response:
+    query = query.model_copy(update={"review_queue": False})  # the queue is /review's, for reviewers
     return _list(request, db, who, query, "components/list.html", "Components")
 
 
