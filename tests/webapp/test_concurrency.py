@@ -58,3 +58,33 @@ def test_a_classification_of_an_old_description_is_not_applied_after_an_edit(ses
         component = db.get(Component, cid)
         assert component.description == "Lead-free solder" and component.status == "pending"
         assert component.model_label is None
+
+
+def test_an_answer_for_a_text_the_component_no_longer_has_is_not_stored(sessions: sessionmaker,
+                                                                        settings: Settings) -> None:
+    from webapp_support import ScriptedScoring
+
+    with sessions.begin() as db:
+        cid = inventory.create(db, inventory.check_fields({"description": "Lead-free solder"}, settings),
+                               actor="tina").id
+    answer = ScriptedScoring().explain("Lead solder")
+    with sessions.begin() as db:
+        assert not inventory.apply(db, cid, "Lead solder", answer, settings, actor="scoring-retry")
+    with sessions() as db:
+        component = db.get(Component, cid)
+        assert component.status == "pending" and component.model_label is None
+
+
+def test_saving_an_unchanged_form_makes_no_new_version_and_no_conflict_for_others(sessions: sessionmaker,
+                                                                                  settings: Settings) -> None:
+    fields = inventory.check_fields({"description": "Brake disc"}, settings)
+    with sessions.begin() as db:
+        cid = inventory.create(db, fields, actor="tina").id
+    with sessions.begin() as db:
+        _, reclassify = inventory.update(db, cid, fields, expected_version=1, actor="tina")
+        assert not reclassify
+    with sessions.begin() as db:  # rita, who opened the form on version 1 too, saves her change
+        inventory.update(db, cid, inventory.check_fields({"description": "Brake disc, vented"}, settings),
+                         expected_version=1, actor="rita")
+    with sessions() as db:
+        assert db.get(Component, cid).version == 2

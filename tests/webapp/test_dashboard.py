@@ -24,8 +24,9 @@ def add(db: Session, settings: Settings, model: tuple[str, float, int] | None = 
     component = inventory.create(db, inventory.ComponentFields(description=f"part {uuid.uuid4().hex}"), actor="tina")
     if model is not None:
         label, probability, version = model
-        inventory.apply(db, component, Classification(label=label, probability=probability, model_version=version,
-                                                      request_id=uuid.uuid4().hex), settings, actor="tina")
+        assert inventory.apply(db, component.id, component.description, Classification(
+            label=label, probability=probability, model_version=version, request_id=uuid.uuid4().hex),
+            settings, actor="tina")
         component.classified_at = classified_at
     if human is not None:
         inventory.set_feedback(db, component.id, human, "", expected_version=component.version, actor="rita")

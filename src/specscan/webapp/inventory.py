@@ -129,11 +129,14 @@ def update(db: Session, component_id: int, fields: ComponentFields, *, expected_
            actor: str) -> tuple[Component, bool]:
     """Applies an edit made on version `expected_version`; returns the component and whether it needs
     classifying (its description changed, which also clears the old prediction and feedback)."""
+    current = get(db, component_id)
+    if not any(getattr(current, name) != value for name, value in fields.model_dump().items()):
+        if current.version != expected_version:
+            raise ConflictError(current)
+        return current, False  # saved unchanged: no new version, nothing to audit
     component = _at_version(db, component_id, expected_version)
     before = snapshot(component)
     changed = {name: value for name, value in fields.model_dump().items() if getattr(component, name) != value}
-    if not changed:
-        return component, False
     for name, value in changed.items():
         setattr(component, name, value)
     reclassify = "description" in changed
@@ -191,20 +194,25 @@ def _reset_prediction(component: Component) -> None:
     component.reviewed_by = component.reviewed_at = None
 
 
-def apply(db: Session, component: Component, result: Classification, settings: Settings, *, actor: str) -> None:
-    """Stores the scoring service's answer on the component."""
-    before = snapshot(component)
-    component.status = Status.classified
-    component.model_label = result.label
-    component.probability = result.probability
-    component.model_version = result.model_version
-    component.request_id = result.request_id
-    component.classified_at = utcnow()
-    component.explanation = [w.model_dump() for w in result.words] if result.words is not None else None
-    component.needs_review = settings.review_band_low <= result.probability <= settings.review_band_high
-    component.attempts, component.last_error, component.next_attempt_at = component.attempts + 1, None, None
-    db.flush()
-    record(db, actor, "component.classify", "component", component.id, before, snapshot(component))
+def apply(db: Session, component_id: int, text: str, result: Classification, settings: Settings, *,
+          actor: str) -> bool:
+    """Stores the scoring service's answer for `text` on the component, if it is still pending with that
+    description: one conditional UPDATE, so an edit saved meanwhile (on any database) is never labelled with
+    the old text's answer. Returns whether it was stored."""
+    before = snapshot(get(db, component_id))
+    stored = db.execute(
+        sql_update(Component)
+        .where(Component.id == component_id, Component.status == Status.pending, Component.description == text)
+        .values(status=Status.classified, model_label=result.label, probability=result.probability,
+                model_version=result.model_version, request_id=result.request_id, classified_at=utcnow(),
+                explanation=[w.model_dump() for w in result.words] if result.words is not None else None,
+                needs_review=settings.review_band_low <= result.probability <= settings.review_band_high,
+                attempts=Component.attempts + 1, last_error=None, next_attempt_at=None)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if stored:
+        after = db.get(Component, component_id, populate_existing=True)
+        record(db, actor, "component.classify", "component", component_id, before, snapshot(after))
+    return stored
 
 
 def classify_now(sessions: sessionmaker, component_id: int, classifier: Classifier, settings: Settings, *,
@@ -217,14 +225,13 @@ def classify_now(sessions: sessionmaker, component_id: int, classifier: Classifi
     except ScoringUnavailable as exc:
         result = exc
     with sessions.begin() as db:
-        component = get(db, component_id, for_update=True)
-        if component.description != text or component.status != Status.pending:
-            return component  # edited or classified meanwhile
         if isinstance(result, ScoringUnavailable):
-            _failed(component, str(result), settings)
+            component = get(db, component_id, for_update=True)
+            if component.description == text and component.status == Status.pending:
+                _failed(component, str(result), settings)
         else:
-            apply(db, component, result, settings, actor=actor)
-        return component
+            apply(db, component_id, text, result, settings, actor=actor)  # not if edited or classified meanwhile
+        return get(db, component_id)
 
 
 def _failed(component: Component, error: str, settings: Settings) -> None:
@@ -263,10 +270,7 @@ def classify_pending(sessions: sessionmaker, classifier: Classifier, settings: S
             return done
         with sessions.begin() as db:
             for (component_id, text), result in zip(due, results, strict=True):
-                component = db.get(Component, component_id, with_for_update=True)
-                if component is not None and component.status == Status.pending and component.description == text:
-                    apply(db, component, result, settings, actor="scoring-retry")
-                    done += 1
+                done += apply(db, component_id, text, result, settings, actor="scoring-retry")
         if len(due) < limit:
             return done
 
@@ -280,10 +284,13 @@ def explain(sessions: sessionmaker, component_id: int, classifier: Classifier) -
         component = get(db, component_id)
     if component.status != Status.classified or component.explanation is not None:
         return component
-    result = classifier.explain(component.description)  # ScoringUnavailable: the caller shows "not available"
+    text = component.description
+    result = classifier.explain(text)  # ScoringUnavailable: the caller shows "not available"
     with sessions.begin() as db:
-        component = get(db, component_id, for_update=True)
-        if (result.words is not None and component.explanation is None
-                and component.model_version == result.model_version and component.status == Status.classified):
-            component.explanation = [w.model_dump() for w in result.words]
-        return component
+        if result.words is not None:
+            db.execute(sql_update(Component)
+                       .where(Component.id == component_id, Component.status == Status.classified,
+                              Component.description == text, Component.model_version == result.model_version)
+                       .values(explanation=[w.model_dump() for w in result.words])
+                       .execution_options(synchronize_session=False))
+        return get(db, component_id)
