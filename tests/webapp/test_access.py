@@ -324,3 +324,24 @@ def test_a_post_without_a_declared_length_is_refused_before_its_body_is_read(cli
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     response = client.post("/components", content=chunks(), headers=form)
     assert response.status_code == 411
+
+
+def test_a_fragment_whose_session_ended_sends_the_browser_to_log_in_and_back_to_its_page(client: TestClient) -> None:
+    response = client.get("/components/1/prediction", headers={
+        "HX-Request": "true", "HX-Current-URL": "http://testserver/components/1?saved=1"}, follow_redirects=False)
+    assert response.status_code == 401 and response.headers["HX-Redirect"] == "/login?next=/components/1"
+    odd = client.get("/components/%E2%82%AC", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert odd.status_code == 401
+
+
+def test_a_page_polling_by_itself_does_not_keep_an_idle_session_alive(
+        client: TestClient, sessions: sessionmaker, settings: Settings) -> None:
+    sign_in(client, "tina")
+    with sessions.begin() as db:
+        db.execute(update(WebSession).values(last_seen_at=utcnow() - timedelta(minutes=5)))
+    client.get("/components", headers={"HX-Request": "true", "X-Poll": "true"})
+    with sessions() as db:
+        assert db.scalar(select(WebSession.last_seen_at)) < utcnow() - timedelta(minutes=4)
+    client.get("/components")
+    with sessions() as db:
+        assert db.scalar(select(WebSession.last_seen_at)) > utcnow() - timedelta(minutes=1)

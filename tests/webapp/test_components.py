@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from webapp_support import ScriptedScoring, sign_in
 
 from specscan.settings import Settings
 from specscan.webapp import inventory
-from specscan.webapp.models import AuditEntry, Component
+from specscan.webapp.models import AuditEntry, Component, utcnow
 
 BRASS = "Connector housing, 3.2% Pb in brass contacts"
 
@@ -51,9 +52,6 @@ def test_scoring_service_down_saves_the_component_as_pending_and_the_retry_class
     assert "classification pending" in page.text and "connection refused" in page.text
     assert inventory.classify_pending(sessions, scoring, settings) == 0  # still down: nothing lost, nothing done
     scoring.down = False
-    from datetime import timedelta
-
-    from specscan.webapp.models import utcnow
     assert inventory.classify_pending(sessions, scoring, settings, now=utcnow() + timedelta(hours=1)) == 1
     page = client.get(response.headers["location"])
     assert "classification pending" not in page.text and "compliant" in page.text
@@ -145,3 +143,17 @@ def test_times_read_back_in_utc_whatever_the_database_sessions_time_zone(databas
         created = db.get(Component, cid).created_at
     assert created.utcoffset().total_seconds() == 0  # shown as "… UTC" on every page
     assert abs((created - before).total_seconds()) < 60
+
+
+def test_an_explanation_the_service_can_no_longer_give_is_said_so_once_not_asked_for_again(
+        client: TestClient, sessions: sessionmaker, scoring: ScriptedScoring, settings: Settings) -> None:
+    csrf = sign_in(client, "tina")
+    scoring.down = True
+    cid = component_id(create(client, csrf, "Brake disc, lead balance weight"))
+    scoring.down = False
+    inventory.classify_pending(sessions, scoring, settings, now=utcnow() + timedelta(hours=1))  # no words
+    scoring.model_version = 4  # the service moved on
+    page = client.get(f"/components/{cid}").text
+    assert f'hx-get="/components/{cid}/explanation"' in page  # the page asks once ...
+    fragment = client.get(f"/components/{cid}/explanation").text
+    assert "hx-get" not in fragment and "another model" in fragment  # ... and the answer does not ask again

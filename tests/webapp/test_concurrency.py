@@ -88,3 +88,35 @@ def test_saving_an_unchanged_form_makes_no_new_version_and_no_conflict_for_other
                          expected_version=1, actor="rita")
     with sessions() as db:
         assert db.get(Component, cid).version == 2
+
+
+def test_two_admins_removing_each_other_at_once_leave_one_admin(sessions: sessionmaker) -> None:
+    from sqlalchemy import func, select
+
+    from specscan.webapp import accounts
+    from specscan.webapp.models import User
+
+    with sessions.begin() as db:
+        accounts.create_user(db, "bea", "a long enough password", "admin", actor="test")
+    start = threading.Barrier(2)
+    refused: list[str] = []
+
+    def deactivate(actor: str, target: str) -> None:
+        with sessions() as db:
+            user = db.scalars(select(User).where(User.username == target)).one()
+            start.wait()
+            try:
+                accounts.set_active(db, user, False, actor=actor)
+                db.commit()
+            except accounts.AccountError:
+                db.rollback()
+                refused.append(actor)
+
+    threads = [threading.Thread(target=deactivate, args=pair) for pair in (("ada", "bea"), ("bea", "ada"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with sessions() as db:
+        assert db.scalar(select(func.count()).select_from(User).where(User.role == "admin", User.active)) == 1
+    assert len(refused) == 1

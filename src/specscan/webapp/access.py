@@ -74,7 +74,9 @@ async def presented_csrf(request: Request) -> str | None:
 def viewer(request: Request, db: Annotated[Session, Depends(database)],
            csrf: Annotated[str | None, Depends(presented_csrf)]) -> Viewer:
     settings = settings_of(request)
-    session = accounts.current_session(db, request.cookies.get(SESSION_COOKIE), settings)
+    # a page polling by itself (X-Poll) is not someone using the app: it does not hold off the idle timeout
+    session = accounts.current_session(db, request.cookies.get(SESSION_COOKIE), settings,
+                                       active=request.headers.get("X-Poll") != "true")
     db.commit()  # an expired session is deleted, a live one's last-seen time moved
     if session is None:
         raise LoginRequired()

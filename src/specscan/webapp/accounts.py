@@ -79,6 +79,7 @@ def set_role(db: Session, user: User, role: Role | str, *, actor: str) -> None:
         _keep_an_admin(db, user)
     before = {"role": user.role}
     user.role = role.value
+    _an_admin_remains(db)
     record(db, actor, "user.role", "user", user.id, before, {"role": role.value})
 
 
@@ -87,6 +88,7 @@ def set_active(db: Session, user: User, active: bool, *, actor: str) -> None:
         _keep_an_admin(db, user)
     before = {"active": user.active}
     user.active = active
+    _an_admin_remains(db)
     if not active:
         db.execute(delete(WebSession).where(WebSession.user_id == user.id))
     else:
@@ -102,11 +104,23 @@ def set_password(db: Session, user: User, password: str, *, actor: str) -> None:
     record(db, actor, "user.password", "user", user.id, None, None)
 
 
+LAST_ADMIN = "this is the last active admin: make another admin first"
+
+
 def _keep_an_admin(db: Session, user: User) -> None:
-    others = db.scalar(select(func.count()).select_from(User).where(
-        User.role == Role.admin, User.active.is_(True), User.id != user.id))
-    if not others:
-        raise AccountError("this is the last active admin: make another admin first")
+    """Refuses to remove the last active admin. The admins' rows are locked first (PostgreSQL), so two
+    admins removing each other at once are serialised and the second is refused."""
+    admins = db.scalars(select(User.id).where(User.role == Role.admin, User.active.is_(True))
+                        .order_by(User.id).with_for_update()).all()
+    if not [admin for admin in admins if admin != user.id]:
+        raise AccountError(LAST_ADMIN)
+
+
+def _an_admin_remains(db: Session) -> None:
+    """Checked again after the change, inside its transaction (SQLite serialises writers, not reads)."""
+    db.flush()
+    if not db.scalar(select(func.count()).select_from(User).where(User.role == Role.admin, User.active.is_(True))):
+        raise AccountError(LAST_ADMIN)
 
 
 def bootstrap_admin(db: Session, settings: Settings) -> User | None:
@@ -167,7 +181,7 @@ def start_session(db: Session, user: User, settings: Settings) -> SignedIn:
     return SignedIn(token, csrf_token)
 
 
-def current_session(db: Session, token: str | None, settings: Settings) -> WebSession | None:
+def current_session(db: Session, token: str | None, settings: Settings, *, active: bool = True) -> WebSession | None:
     """The live session for a cookie token, or None (unknown, tampered, expired, idle too long, user inactive)."""
     if not token or len(token) > 128:
         return None
@@ -179,7 +193,7 @@ def current_session(db: Session, token: str | None, settings: Settings) -> WebSe
     if session.expires_at <= now or idle_limit <= now or not session.user.active:
         db.delete(session)
         return None
-    if now - session.last_seen_at > timedelta(minutes=1):  # at most one write a minute per session
+    if active and now - session.last_seen_at > timedelta(minutes=1):  # at most one write a minute per session
         session.last_seen_at = now
     return session
 

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -141,17 +142,21 @@ def create_app(settings: Settings, sessions: sessionmaker, classifier: Classifie
     return app
 
 
+def _login_url(back_to: str) -> str:
+    return "/login?next=" + quote(back_to, safe="/")
+
+
 def _install_error_pages(app: FastAPI) -> None:
     def page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
         return render(request, "error.html", {"title": title, "message": message}, status_code=status)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, _exc: Exception) -> Response:
-        target = "/login?next=" + request.url.path if request.method == "GET" else "/login"
-        if request.headers.get("HX-Request") == "true":
-            return Response(status_code=401, headers={"HX-Redirect": target})
+        if request.headers.get("HX-Request") == "true":  # back to the page the fragment was on, not the fragment
+            page_path = urlsplit(request.headers.get("HX-Current-URL", "")).path or "/components"
+            return Response(status_code=401, headers={"HX-Redirect": _login_url(page_path)})
         if request.method == "GET":
-            return RedirectResponse(target, status_code=303)
+            return RedirectResponse(_login_url(request.url.path), status_code=303)
         return page(request, 401, "Signed out", "Your session has ended: sign in again, then repeat the change.")
 
     @app.exception_handler(Forbidden)

@@ -85,8 +85,8 @@ def explanation(request: Request, who: Technician, component_id: ComponentId) ->
         with request.app.state.sessions() as db:
             component = inventory.get(db, component_id)
         error = f"The explanation is not available right now ({exc})."
-    return render(request, "components/_explanation.html",
-                  {"component": component, "explain_error": error, **_prediction(component)})
+    return render(request, "components/_explanation.html",  # explain_done: never the loader again (no loop)
+                  {"component": component, "explain_error": error, "explain_done": True, **_prediction(component)})
 
 
 def _prediction(component: Component) -> dict[str, Any]:
