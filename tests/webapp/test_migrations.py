@@ -22,6 +22,7 @@ def test_migrating_an_empty_database_creates_every_table_and_is_idempotent(datab
     engine.dispose()
 
 
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_the_migrations_produce_exactly_the_models_schema(database_url: str) -> None:
     engine = create_database_engine(database_url)
     upgrade(engine)
@@ -55,3 +56,16 @@ def test_on_postgresql_text_search_has_trigram_indexes(database_url: str) -> Non
     names = {index["name"] for index in inspect(engine).get_indexes("components")}
     engine.dispose()
     assert {"ix_components_description_trgm", "ix_components_part_number_trgm"} <= names
+
+
+def test_usernames_are_unique_ignoring_case_in_the_database_itself(database_url: str) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from specscan.webapp.database import session_factory
+    from specscan.webapp.models import User
+
+    engine = create_database_engine(database_url)
+    upgrade(engine)
+    with pytest.raises(IntegrityError), session_factory(engine).begin() as db:
+        db.add_all([User(username=name, password_hash="x", role="technician") for name in ("Bob", "bob")])
+    engine.dispose()

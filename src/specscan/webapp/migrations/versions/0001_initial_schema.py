@@ -94,6 +94,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
     )
+    op.create_index('uq_users_username_lower', 'users', [sa.text('lower(username)')], unique=True)
     op.create_table('web_sessions',
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -119,6 +120,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_web_sessions_expires_at'))
 
     op.drop_table('web_sessions')
+    op.drop_index('uq_users_username_lower', table_name='users')
     op.drop_table('users')
     with op.batch_alter_table('components', schema=None) as batch_op:
         batch_op.drop_index('ix_components_updated')
