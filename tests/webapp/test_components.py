@@ -157,3 +157,18 @@ def test_an_explanation_the_service_can_no_longer_give_is_said_so_once_not_asked
     assert f'hx-get="/components/{cid}/explanation"' in page  # the page asks once ...
     fragment = client.get(f"/components/{cid}/explanation").text
     assert "hx-get" not in fragment and "another model" in fragment  # ... and the answer does not ask again
+
+
+def test_a_reviewer_sees_the_components_history_a_technician_does_not(client: TestClient,
+                                                                       sessions: sessionmaker) -> None:
+    csrf = sign_in(client, "tina")
+    cid = component_id(create(client, csrf, BRASS))
+    with sessions() as db:
+        version = db.get(Component, cid).version
+    client.post(f"/components/{cid}/feedback", data={"csrf_token": csrf, "version": version, "label": "compliant"})
+    assert "History" not in client.get(f"/components/{cid}").text
+    reviewer = TestClient(client.app)
+    sign_in(reviewer, "rita")
+    page = reviewer.get(f"/components/{cid}").text
+    assert "History" in page and "component.correct" in page and "component.classify" in page
+    assert re.search(r"<code>human_label</code>:\s*<del>—</del> →\s*<ins>compliant</ins>", page)

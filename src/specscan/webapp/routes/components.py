@@ -11,6 +11,7 @@ from sqlalchemy import select
 from specscan.webapp import inventory
 from specscan.webapp.access import ComponentId, Db, Reviewer, Technician, query_parameters, settings_of
 from specscan.webapp.app import render
+from specscan.webapp.audit import changes
 from specscan.webapp.listing import ListQuery, facets, list_components
 from specscan.webapp.models import AuditEntry, Component, Role
 from specscan.webapp.scoring_client import ScoringUnavailable
@@ -61,9 +62,10 @@ def detail(request: Request, db: Db, who: Technician, component_id: ComponentId,
     component = inventory.get(db, component_id)
     history = []
     if who.may(Role.reviewer):
-        history = db.scalars(select(AuditEntry).where(AuditEntry.entity == "component",
+        entries = db.scalars(select(AuditEntry).where(AuditEntry.entity == "component",
                                                       AuditEntry.entity_id == str(component_id))
                              .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(50)).all()
+        history = [(entry, changes(entry)) for entry in entries]
     return render(request, "components/detail.html", {"component": component, "saved": saved,
                                                        "history": history, **_prediction(component)})
 
