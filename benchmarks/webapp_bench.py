@@ -24,6 +24,7 @@ import os
 import platform
 import random
 import re
+import secrets
 import shlex
 import signal
 import socket
@@ -50,7 +51,7 @@ from specscan.webapp.models import Component, Role
 
 CHUNK = 5_000
 WARMUP = 20
-USER, PASSWORD = "bench-technician", "bench-password-1234"
+USER, PASSWORD = "bench-technician", secrets.token_urlsafe(18)  # a throwaway account in a throwaway database
 SERVER_TIMING = re.compile(r"app;dur=([0-9.]+)")
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 VENV_BIN = Path(sys.executable).parent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from scoring_support import (  # noqa: E402
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
-PASSWORD = "browser-tests-password-0451"  # every account's; the app wants 12 characters or more
+PASSWORD = secrets.token_urlsafe(18)  # every account's, made per run (the app wants 12 characters or more)
 ADMIN, TECHNICIAN, REVIEWER = "admin", "tina", "rita"
 Screenshot = Callable[[Page, str], None]  # saves a page as a PNG of that name, when asked to
 

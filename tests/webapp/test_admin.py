@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +16,7 @@ from specscan.scoring.apikeys import ApiKeyStore
 from specscan.settings import Settings
 from specscan.webapp.models import AuditEntry, User, WebSession
 
-NEW_PASSWORD = "a brand new passphrase"
+NEW_PASSWORD = secrets.token_urlsafe(18)
 
 
 def user_id(sessions: sessionmaker, username: str) -> int:

@@ -92,12 +92,13 @@ def test_saving_an_unchanged_form_makes_no_new_version_and_no_conflict_for_other
 
 def test_two_admins_removing_each_other_at_once_leave_one_admin(sessions: sessionmaker) -> None:
     from sqlalchemy import func, select
+    from webapp_support import PASSWORD
 
     from specscan.webapp import accounts
     from specscan.webapp.models import User
 
     with sessions.begin() as db:
-        accounts.create_user(db, "bea", "a long enough password", "admin", actor="test")
+        accounts.create_user(db, "bea", PASSWORD, "admin", actor="test")
     start = threading.Barrier(2)
     refused: list[str] = []
 

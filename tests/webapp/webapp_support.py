@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 import uuid
 
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 from specscan.scoring.schemas import WordAttributionOut
 from specscan.webapp.scoring_client import Classification, ScoringUnavailable
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = secrets.token_urlsafe(18)  # every test account's, made per run: no password in source
 LEADY = re.compile(r"lead|pb|asbestos|chrysotile", re.IGNORECASE)
 
 
