@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from specscan.data import vocabulary as V
+from specscan.data.validation import duplicate_key
 
 Revision = Literal["R1", "R2"]
 
@@ -1298,7 +1299,7 @@ def generate(*, revision: Revision = "R1", rows: int, noise: float = 0.02, seed:
     while len(texts) < rows:
         facts = sample_facts(r)
         family, text = _render(facts, r)
-        key = " ".join(text.lower().split())  # how downstream de-duplication sees a text
+        key = duplicate_key(text)
         if not key or key in seen:
             continue
         seen.add(key)

@@ -64,6 +64,16 @@ class ValidationReport(BaseModel):
         return f"{self.file}: {len(errors)} errors: {shown}{more}"
 
 
+def duplicate_key(text: str) -> str:
+    """How de-duplication sees a text: case and runs of whitespace do not count."""
+    return " ".join(text.lower().split())
+
+
+def unknown_label(label: str) -> str:
+    """The problem of a label that is not one of LABEL_VALUES."""
+    return f"unknown label {label[:40]!r}; use {' / '.join(LABELS)} or 0 / 1"
+
+
 def decode_csv(raw: bytes, file: str) -> tuple[str | None, list[Finding]]:
     try:
         return raw.decode("utf-8-sig"), []
@@ -111,7 +121,7 @@ def _check_rows(frame: pd.DataFrame, *, max_text_chars: int) -> Iterable[Finding
         row = index + 1
         if label not in LABEL_VALUES:
             yield Finding(row=row, column="label", severity="error",
-                          problem=f"unknown label {label[:40]!r}; use {' / '.join(LABELS)} or 0 / 1")
+                          problem=unknown_label(label))
         stripped = text.strip()
         if not stripped:
             yield Finding(row=row, column="text", severity="error", problem="text is empty")
@@ -119,7 +129,7 @@ def _check_rows(frame: pd.DataFrame, *, max_text_chars: int) -> Iterable[Finding
         if len(text) > max_text_chars:
             yield Finding(row=row, column="text", severity="error",
                           problem=f"text has {len(text)} characters, over the maximum {max_text_chars}")
-        key = " ".join(stripped.lower().split())
+        key = duplicate_key(stripped)
         if key in first_seen:
             first_row, first_label = first_seen[key]
             conflict = LABEL_VALUES.get(first_label) != LABEL_VALUES.get(label)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -17,14 +16,18 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from specscan.settings import Settings
 from specscan.webapp import inventory
 from specscan.webapp.access import CsrfFailed, Forbidden, LoginRequired
-from specscan.webapp.scoring_client import Classifier
+from specscan.webapp.accounts import bootstrap_admin
+from specscan.webapp.database import create_database_engine, session_factory, upgrade
+from specscan.webapp.pages import render
+from specscan.webapp.retry import RetryWorker
+from specscan.webapp.routes import admin, audit, components, dashboard, people, transfer
+from specscan.webapp.scoring_client import Classifier, ScoringClient
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("specscan.webapp.access")
@@ -36,52 +39,9 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 # The largest request body read at all: the CSV import's 20 MB plus the multipart envelope.
 MAX_BODY_BYTES = 21 << 20
 
-templates = Jinja2Templates(directory=HERE / "templates")
-
-
-def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
-    """A page (or, for an HTMX request, the same template: it decides what a fragment holds)."""
-    context = dict(context or {})
-    context.setdefault("viewer", getattr(request.state, "viewer", None))
-    context["settings"] = request.app.state.settings
-    context["htmx"] = request.headers.get("HX-Request") == "true"
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
-
-
 def _request_id(given: str | None) -> str:
     """The caller's X-Request-ID if it is a sane one (a proxy's), else a new one."""
     return given if given and REQUEST_ID.match(given) else uuid.uuid4().hex
-
-
-class RetryWorker:
-    """Classifies pending components in the background, every `retry_interval` seconds (and when woken)."""
-
-    def __init__(self, sessions: sessionmaker, classifier: Classifier, settings: Settings) -> None:
-        self._sessions, self._classifier, self._settings = sessions, classifier, settings
-        self._stop, self._wake = threading.Event(), threading.Event()
-        self._thread = threading.Thread(target=self._run, name="classification-retry", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                done = inventory.classify_pending(self._sessions, self._classifier, self._settings)
-                if done:
-                    log.info("classified %d pending components", done)
-            except Exception:  # the worker must outlive a database hiccup; it logs and tries again
-                log.exception("pending-classification round failed")
-            self._wake.wait(self._settings.retry_interval)
-            self._wake.clear()
 
 
 def create_app(settings: Settings, sessions: sessionmaker, classifier: Classifier, *,
@@ -133,8 +93,6 @@ def create_app(settings: Settings, sessions: sessionmaker, classifier: Classifie
                 "status": response.status_code, "duration_ms": round(duration_ms, 2),
                 "user": viewer.username if viewer else None})
         return response
-
-    from specscan.webapp.routes import admin, audit, components, dashboard, people, transfer
 
     for module in (people, components, transfer, dashboard, audit, admin):
         app.include_router(module.router)
@@ -194,10 +152,6 @@ def _install_error_pages(app: FastAPI) -> None:
 
 def build(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     """The app as `specscan app` runs it: database migrated to head, first admin bootstrapped, scoring client."""
-    from specscan.webapp.accounts import bootstrap_admin
-    from specscan.webapp.database import create_database_engine, session_factory, upgrade
-    from specscan.webapp.scoring_client import ScoringClient
-
     engine = create_database_engine(settings.resolved_app_database_url)
     upgrade(engine)
     sessions = session_factory(engine)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from specscan.settings import Settings
@@ -100,7 +100,7 @@ def _filtered(query: ListQuery, settings: Settings) -> Select:
     if query.model_version is not None:
         conditions.append(Component.model_version == query.model_version)
     if query.review_queue:
-        conditions.append(and_(Component.needs_review.is_(True), Component.human_label.is_(None)))
+        conditions.append(Component.in_review_queue)
     return statement.where(*conditions)
 
 

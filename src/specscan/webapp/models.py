@@ -160,6 +160,16 @@ class Component(Base):
     def _disagrees_expression(cls) -> ColumnElement[bool]:
         return and_(cls.human_label.is_not(None), cls.model_label.is_not(None), cls.human_label != cls.model_label)
 
+    @hybrid_property
+    def in_review_queue(self) -> bool:
+        """Low confidence (in the review band) and no person has labelled it yet."""
+        return self.needs_review and self.human_label is None
+
+    @in_review_queue.inplace.expression
+    @classmethod
+    def _in_review_queue_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.needs_review.is_(True), cls.human_label.is_(None))
+
     @property
     def confidence(self) -> float | None:
         """Probability of the predicted label."""

@@ -106,7 +106,7 @@ def counts(db: Session) -> Counts:
     row = db.execute(select(
         func.count(), _count(_is(Label.compliant)), _count(_is(Label.non_compliant)),
         _count(Component.status == Status.pending), _count(_reviewed), _count(_both_labelled), _count(_disagrees),
-        _count(and_(Component.needs_review.is_(True), Component.human_label.is_(None))),
+        _count(Component.in_review_queue),
     ).select_from(Component)).one()
     return Counts(*(int(value or 0) for value in row))
 

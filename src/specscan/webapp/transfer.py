@@ -20,7 +20,7 @@ from sqlalchemy import Row, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from specscan import LABELS
-from specscan.data.validation import LABEL_VALUES, Finding, decode_csv, parse_csv
+from specscan.data.validation import LABEL_VALUES, Finding, decode_csv, duplicate_key, parse_csv, unknown_label
 from specscan.errors import DataValidationError
 from specscan.settings import Settings
 from specscan.webapp import inventory
@@ -149,12 +149,12 @@ def _check_rows(records: list[dict[str, Any]], text_column: str,
                       for name, problem in exc.problems.items()]
         label = cells.get(LABEL_COLUMN, "").strip()
         if label and label not in LABEL_VALUES:
-            found.append((LABEL_COLUMN, f"unknown label {label[:40]!r}; use {' / '.join(LABELS)} or 0 / 1"))
+            found.append((LABEL_COLUMN, unknown_label(label)))
         if found or fields is None:
             problems += [RowProblem(row=row, column=column, severity="error", problem=f"{column} {problem}",
                                     text=excerpt) for column, problem in found]
             continue
-        key = " ".join(fields.description.lower().split())
+        key = duplicate_key(fields.description)
         if key in first_seen:
             problems.append(RowProblem(row=row, column=text_column, severity="warning",
                                        problem=f"duplicate of row {first_seen[key]}; skipped", text=excerpt))
@@ -210,7 +210,7 @@ def _labelled(db: Session) -> Iterator[Row[Any]]:
              .execution_options(yield_per=EXPORT_CHUNK_ROWS))
     seen: set[bytes] = set()
     for row in db.execute(query):
-        key = hashlib.blake2b(" ".join(row.description.lower().split()).encode(), digest_size=16).digest()
+        key = hashlib.blake2b(duplicate_key(row.description).encode(), digest_size=16).digest()
         if key not in seen:
             seen.add(key)
             yield row

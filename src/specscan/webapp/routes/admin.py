@@ -15,10 +15,10 @@ from specscan.scoring.apikeys import ApiKeyRecord, ApiKeyStore
 from specscan.scoring.apikeys import Role as KeyRole
 from specscan.webapp import accounts
 from specscan.webapp.access import Admin, Db, UserId, settings_of
-from specscan.webapp.app import render
 from specscan.webapp.audit import record
 from specscan.webapp.inventory import NotFound
 from specscan.webapp.models import AuditEntry, Role, User, utcnow
+from specscan.webapp.pages import render
 
 router = APIRouter(prefix="/admin")
 Password = Annotated[str, Form(max_length=accounts.MAX_PASSWORD + 1)]

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from specscan.webapp.access import Db, Reviewer, query_parameters
-from specscan.webapp.app import render
 from specscan.webapp.audit import AuditQuery, changes, distinct_values, entries
 from specscan.webapp.models import AuditEntry
+from specscan.webapp.pages import render
 
 router = APIRouter()
 

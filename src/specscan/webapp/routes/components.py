@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from specscan.webapp import inventory
 from specscan.webapp.access import ComponentId, Db, Reviewer, Technician, query_parameters, settings_of
-from specscan.webapp.app import render
 from specscan.webapp.audit import changes
 from specscan.webapp.listing import ListQuery, facets, list_components
 from specscan.webapp.models import AuditEntry, Component, Role
+from specscan.webapp.pages import render
 from specscan.webapp.scoring_client import ScoringUnavailable
 
 router = APIRouter()

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from specscan.webapp import stats
 from specscan.webapp.access import Db, Technician
-from specscan.webapp.app import render
+from specscan.webapp.pages import render
 
 router = APIRouter()
 

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from specscan.webapp import accounts
 from specscan.webapp.access import SESSION_COOKIE, Db, Technician, settings_of
-from specscan.webapp.app import render
+from specscan.webapp.pages import render
 
 router = APIRouter()
 LOGIN_CSRF_COOKIE = "specscan_login_csrf"

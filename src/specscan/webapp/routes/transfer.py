@@ -9,8 +9,8 @@ from fastapi.responses import Response, StreamingResponse
 
 from specscan.webapp import transfer
 from specscan.webapp.access import Db, Technician, settings_of
-from specscan.webapp.app import render
 from specscan.webapp.models import utcnow
+from specscan.webapp.pages import render
 
 router = APIRouter()
 
