@@ -172,3 +172,11 @@ def test_a_reviewer_sees_the_components_history_a_technician_does_not(client: Te
     page = reviewer.get(f"/components/{cid}").text
     assert "History" in page and "component.correct" in page and "component.classify" in page
     assert re.search(r"<code>human_label</code>:\s*<del>—</del> →\s*<ins>compliant</ins>", page)
+
+
+def test_a_filter_change_from_the_page_gets_only_the_results(client: TestClient) -> None:
+    csrf = sign_in(client, "tina")
+    create(client, csrf, BRASS, category="connectors")
+    fragment = client.get("/components?category=connectors", headers={"HX-Request": "true"}).text
+    assert 'id="results"' in fragment
+    assert "<html" not in fragment and 'name="q"' not in fragment and BRASS in fragment

@@ -22,10 +22,11 @@ Version = Annotated[int, Form(ge=1, le=2**31 - 1, description="The version the f
 
 
 def _list(request: Request, db: Db, who: Technician, query: ListQuery, template: str, title: str) -> Response:
-    settings = settings_of(request)
-    page = list_components(db, query, settings)
-    return render(request, template, {"page": page, "query": query, "facets": facets(db), "title": title,
-                                      "base_path": request.url.path})
+    page = list_components(db, query, settings_of(request))
+    context = {"page": page, "query": query, "title": title, "base_path": request.url.path}
+    if request.headers.get("HX-Request") == "true":  # a filter changed: only the results are swapped in
+        return render(request, "components/_results.html", context)
+    return render(request, template, {**context, "facets": facets(db)})
 
 
 @router.get("/components")
