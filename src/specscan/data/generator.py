@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from specscan.data import vocabulary as V
-from specscan.data.validation import duplicate_key
+from specscan.texts import MAX_CHARS, duplicate_key, text_problem
 
 Revision = Literal["R1", "R2"]
 
@@ -1269,7 +1269,7 @@ def _surface(text: str, family: str, typo_rate: float, r: random.Random) -> str:
             i = r.choice(spaces)
             text = text[:i] + "  " + text[i:]
     text = text.replace("..", ".").strip()
-    return text if len(text) <= 1000 else ""  # too long: the caller draws new facts
+    return text if text_problem(text, max_chars=MAX_CHARS) is None else ""  # e.g. too long: new facts are drawn
 
 
 def _render(f: Facts, r: random.Random) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from specscan import LABELS
 from specscan.errors import DataValidationError
+from specscan.texts import duplicate_key
 
 REQUIRED_COLUMNS = ("text", "label")
 LABEL_VALUES = {"compliant": 0, "non_compliant": 1, "0": 0, "1": 1}
@@ -62,11 +63,6 @@ class ValidationReport(BaseModel):
         shown = "; ".join(str(f) for f in errors[:MAX_FINDINGS_SHOWN])
         more = f"; and {len(errors) - MAX_FINDINGS_SHOWN} more" if len(errors) > MAX_FINDINGS_SHOWN else ""
         return f"{self.file}: {len(errors)} errors: {shown}{more}"
-
-
-def duplicate_key(text: str) -> str:
-    """How de-duplication sees a text: case and runs of whitespace do not count."""
-    return " ".join(text.lower().split())
 
 
 def unknown_label(label: str) -> str:
@@ -188,5 +184,4 @@ def load_labelled(path: Path, *, max_text_chars: int) -> pd.DataFrame:
     frame["label"] = frame["label"].str.strip().map(LABEL_VALUES).astype("int64")
     if "label_clean" in frame.columns:
         frame["label_clean"] = frame["label_clean"].str.strip().map(LABEL_VALUES).astype("int64")
-    key = frame["text"].str.strip().str.lower().str.split().str.join(" ")
-    return frame.loc[~key.duplicated()].reset_index(drop=True)
+    return frame.loc[~frame["text"].map(duplicate_key).duplicated()].reset_index(drop=True)
