@@ -1,10 +1,26 @@
-"""Specifications for specscan.texts: which texts can be scored, their label, their duplicate key."""
+"""Specifications for specscan.texts: which texts can be scored, their label, their duplicate key.
+
+One table of values, run through `text_problem` and through every entry point that takes texts (the
+scoring service, the batch engines, data validation, the web form, the CLI): each accepts exactly the
+values `text_problem` accepts and gives its reason word for word, after where the text was.
+"""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
+from pathlib import Path
 
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from specscan.batch.rows import check_rows
+from specscan.cli.main import app
+from specscan.data.validation import validate_frame
+from specscan.scoring.http import ApiError, check_texts
+from specscan.settings import Settings
 from specscan.texts import duplicate_key, label_of, text_problem
+from specscan.webapp.inventory import InputError, check_fields
 
 MAX = 1000
 LABELS = ("compliant", "non_compliant")
@@ -34,14 +50,82 @@ CASES = [
     pytest.param("\u0085 NEL and \u0080 C1 controls", None, id="c1-controls-allowed"),
     pytest.param(42, "is int, not a string", id="int"),
     pytest.param(4.2, "is float, not a string", id="float"),
-    pytest.param(None, "is NoneType, not a string", id="none"),
     pytest.param(b"brake pad", "is bytes, not a string", id="bytes"),
 ]
 
 
-@pytest.mark.parametrize(("value", "reason"), CASES)
+# A missing value is left out of the shared table on purpose: JSON null is "item 0 is NoneType, not a
+# string", but a missing cell in a batch file is an empty text (CSV readers differ on empty = null).
+@pytest.mark.parametrize(("value", "reason"), [*CASES, pytest.param(None, "is NoneType, not a string", id="none")])
 def test_text_problem_gives_the_reason_or_none(value: object, reason: str | None) -> None:
     assert text_problem(value, max_chars=MAX) == reason
+
+
+# --- the same verdict at every entry point --------------------------------------------------------
+# Each caller answers None (accepted) or its whole message for the one text it was given.
+
+
+def _service(value: object, _: Path) -> str | None:
+    try:
+        check_texts([value], max_items=1, max_chars=MAX)
+    except ApiError as exc:
+        assert exc.status == 422
+        return exc.message
+    return None
+
+
+def _batch(value: object, _: Path) -> str | None:
+    chunk = pd.DataFrame({"id": ["a"], "text": pd.Series([value], dtype=object)})
+    checked = check_rows(chunk, [1], id_column="id", text_column="text", max_text_chars=MAX)
+    assert len(checked.errors) + len(checked.ids) == 1
+    return checked.errors[0].reason if checked.errors else None
+
+
+def _validation(value: object, _: Path) -> str | None:
+    frame = pd.DataFrame({"text": pd.Series([value], dtype=object), "label": ["compliant"]})
+    report = validate_frame(frame, file="data.csv", max_text_chars=MAX)
+    assert all(f.row == 1 and f.column == "text" for f in report.findings)
+    return report.errors[0].problem if report.errors else None
+
+
+def _web_form(value: object, _: Path) -> str | None:
+    try:
+        check_fields({"description": value, "part_number": "BP-1"}, Settings(max_text_chars=MAX))
+    except InputError as exc:
+        assert set(exc.problems) == {"description"}
+        return exc.problems["description"]
+    return None
+
+
+def _cli(value: object, empty_dir: Path) -> str | None:
+    if not isinstance(value, str):
+        pytest.skip("command-line arguments are always strings")
+    result = CliRunner().invoke(app, ["predict", "ok text", value, "--model", str(empty_dir)],
+                                env={"SPECSCAN_MAX_TEXT_CHARS": str(MAX)})
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    if "is not a model bundle" in result.output:  # the texts passed: it went on to load the model
+        return None
+    return result.output.strip().removeprefix("error: ")
+
+
+CALLERS: dict[str, tuple[Callable[[object, Path], str | None], str]] = {
+    # caller: (its verdict, where it says the text was)
+    "service": (_service, "item 0 "),
+    "batch": (_batch, "text "),
+    "validation": (_validation, "text "),
+    "web-form": (_web_form, ""),  # rendered after the field's name: "Description is empty or …"
+    "cli": (_cli, "description 2 "),
+}
+
+
+@pytest.mark.parametrize("caller", list(CALLERS))
+@pytest.mark.parametrize(("value", "reason"), CASES)
+def test_every_caller_accepts_and_rejects_the_same_texts_for_the_same_reason(
+        caller: str, value: object, reason: str | None, tmp_path: Path) -> None:
+    verdict, where = CALLERS[caller]
+    message = verdict(value, tmp_path)
+    assert message == (None if reason is None else where + reason)
 
 
 def test_the_most_characters_is_a_parameter() -> None:

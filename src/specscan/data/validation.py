@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from specscan import LABELS
 from specscan.errors import DataValidationError
-from specscan.texts import duplicate_key
+from specscan.texts import duplicate_key, text_problem
 
 REQUIRED_COLUMNS = ("text", "label")
 LABEL_VALUES = {"compliant": 0, "non_compliant": 1, "0": 0, "1": 1}
@@ -110,22 +110,18 @@ def parse_csv(text: str) -> tuple[pd.DataFrame | None, list[Finding]]:
 
 
 def _check_rows(frame: pd.DataFrame, *, max_text_chars: int) -> Iterable[Finding]:
-    texts = frame["text"].astype(str)
     labels = frame["label"].astype(str).str.strip()
     first_seen: dict[str, tuple[int, str]] = {}
-    for index, (text, label) in enumerate(zip(texts, labels, strict=True)):
+    for index, (text, label) in enumerate(zip(frame["text"], labels, strict=True)):
         row = index + 1
         if label not in LABEL_VALUES:
             yield Finding(row=row, column="label", severity="error",
                           problem=unknown_label(label))
-        stripped = text.strip()
-        if not stripped:
-            yield Finding(row=row, column="text", severity="error", problem="text is empty")
+        problem = text_problem(text, max_chars=max_text_chars)
+        if problem is not None:
+            yield Finding(row=row, column="text", severity="error", problem=f"text {problem}")
             continue
-        if len(text) > max_text_chars:
-            yield Finding(row=row, column="text", severity="error",
-                          problem=f"text has {len(text)} characters, over the maximum {max_text_chars}")
-        key = duplicate_key(stripped)
+        key = duplicate_key(text)
         if key in first_seen:
             first_row, first_label = first_seen[key]
             conflict = LABEL_VALUES.get(first_label) != LABEL_VALUES.get(label)
