@@ -14,6 +14,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from specscan.texts import MAX_CHARS
+
 ENV_PREFIX = "SPECSCAN_"
 
 
@@ -56,7 +58,7 @@ class Settings(BaseSettings):
     )
     experiment: str = "specscan"
     model_name: str = "compliance-classifier"
-    max_text_chars: int = Field(default=1000, gt=0, description="Longest accepted description.")
+    max_text_chars: int = Field(default=MAX_CHARS, gt=0, description="Longest accepted description.")
 
     # --- scoring service -------------------------------------------------------------------
     api_keys_file: Path | None = Field(default=None, description="API key hashes; default: `home`/api-keys.json.")

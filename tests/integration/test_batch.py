@@ -82,10 +82,10 @@ def write_with_bad_rows(path: Path, good: pd.DataFrame) -> tuple[list[str], dict
         3: (csv_record("M3", "Brake hose, EPDM,\nsecond line: lead-free", "compliant"), "M3", None),
         5: ('B5,"pad, front",compliant,extra', "B5", "malformed CSV row: 4 fields, the header has 3"),
         64: ("B64", "B64", "malformed CSV row: 1 fields, the header has 3"),
-        65: ("B65,,compliant", "B65", "text is missing or empty"),
-        130: ('B130,"   ",compliant', "B130", "text is only whitespace"),
+        65: ("B65,,compliant", "B65", "text is empty or only whitespace"),
+        130: ('B130,"   ",compliant', "B130", "text is empty or only whitespace"),
         200: (csv_record("B200", "x" * (MAX_CHARS + 1), "compliant"), "B200",
-              f"text has {MAX_CHARS + 1} characters, over the maximum {MAX_CHARS}"),
+              f"text has {MAX_CHARS + 1} characters; the most is {MAX_CHARS}"),
         201: (",Brake pad without an id,compliant", None, "id is missing"),
         last: ("BLAST,too,many,fields,here", "BLAST", "malformed CSV row: 5 fields, the header has 3"),
     }
@@ -166,8 +166,8 @@ def test_local_engine_scores_parquet_with_integer_ids(champion: tuple[Path, int]
                          chunk_rows=64, progress=False)
 
     out = pq.read_table(tmp_path / "out.parquet")
-    assert read_errors(tmp_path / "rejected.csv") == {10: ("1009", "text is missing or empty"),
-                                                      100: ("1099", "text is only whitespace")}
+    assert read_errors(tmp_path / "rejected.csv") == {10: ("1009", "text is empty or only whitespace"),
+                                                      100: ("1099", "text is empty or only whitespace")}
     assert out.column("id").to_pylist() == [str(i) for i in range(1000, 1150) if i not in (1009, 1099)]
     kept = [t for t in texts if t is not None and t.strip()]
     np.testing.assert_allclose(out.column("probability").to_numpy(), Predictor(champion[0]).predict_proba(kept),

@@ -153,6 +153,7 @@ BAD_INPUT = [
     ("empty list", {"data": []}, None, 422, "list is empty"),
     ("wrong key", {"texts": ["a"]}, None, 422, '{"data": [texts]}'),
     ("too long", {"data": ["x" * 301]}, None, 422, "301 characters; the most is 300"),
+    ("NUL character", {"data": ["ok", "brake\x00pad"]}, None, 422, "item 1 contains a control character (U+0000)"),
     ("too many", {"data": ["a"] * 17}, None, 422, "17 texts in one request; the most is 16"),
     ("invalid JSON", b'{"data": [', "application/json", 400, "invalid JSON"),
     ("invalid UTF-8", b'{"data": ["\xff\xfe"]}', "application/json", 400, "invalid JSON"),

@@ -72,25 +72,31 @@ def test_other_column_names_are_read() -> None:
 
 
 @pytest.mark.parametrize("text", [None, float("nan"), pd.NA, ""])
-def test_a_missing_or_empty_text_is_rejected(text: object) -> None:
-    assert reasons(["a"], [text]) == {1: "text is missing or empty"}
+def test_a_missing_text_is_an_empty_one(text: object) -> None:
+    assert reasons(["a"], [text]) == {1: "text is empty or only whitespace"}
 
 
 @pytest.mark.parametrize("text", [" ", "\t\n", "\u00a0\u2003"])
 def test_a_whitespace_only_text_is_rejected(text: str) -> None:
-    assert reasons(["a"], [text]) == {1: "text is only whitespace"}
+    assert reasons(["a"], [text]) == {1: "text is empty or only whitespace"}
 
 
 def test_a_text_over_the_maximum_is_rejected_and_one_at_it_is_not() -> None:
     result = checked(["a", "b"], ["x" * MAX, "x" * (MAX + 1)])
 
     assert result.ids == ["a"]
-    assert result.errors == [RowError(row=2, id="b", reason=f"text has {MAX + 1} characters, over the maximum {MAX}")]
+    assert result.errors == [RowError(row=2, id="b", reason=f"text has {MAX + 1} characters; the most is {MAX}")]
 
 
-@pytest.mark.parametrize("text", [42, 4.2, ["brake", "pad"], b"brake pad"])
-def test_a_text_that_is_not_a_string_is_rejected(text: object) -> None:
-    assert reasons(["a"], [text]) == {1: "text is not a string"}
+@pytest.mark.parametrize(("text", "kind"), [(42, "int"), (4.2, "float"), (["brake", "pad"], "list"),
+                                            (b"brake pad", "bytes")])
+def test_a_text_that_is_not_a_string_is_rejected(text: object, kind: str) -> None:
+    assert reasons(["a"], [text]) == {1: f"text is {kind}, not a string"}
+
+
+def test_control_characters_and_lone_surrogates_are_rejected_by_row() -> None:
+    assert reasons(["a", "b", "c"], ["brake\x00pad", "ok", "bad \ud800 half"]) == {
+        1: "text contains a control character (U+0000)", 3: "text is not valid Unicode (a lone surrogate)"}
 
 
 @pytest.mark.parametrize("row_id", [None, float("nan"), "", "   "])

@@ -28,7 +28,7 @@ class FakePredictor:
     """Scores len(text)/100; records every call, its batch_size and the thread it ran on."""
 
     def __init__(self, fail: bool = False) -> None:
-        self.manifest = SimpleNamespace(labels=LABELS)
+        self.manifest = SimpleNamespace(labels=LABELS, threshold=0.5)
         self.calls: list[list[str]] = []
         self.batch_sizes: list[int] = []
         self.threads: list[str] = []
@@ -292,3 +292,11 @@ def test_stop_finishes_queued_work_then_refuses_new_requests() -> None:
                                                     (0.5, "non_compliant"), (1.0, "non_compliant")])
 def test_served_model_labels_at_the_half_threshold(probability: float, label: str) -> None:
     assert _model().labels_for(np.array([probability], dtype=np.float32)) == [label]
+
+
+def test_served_model_labels_at_the_threshold_of_its_bundle() -> None:
+    predictor = FakePredictor()
+    predictor.manifest.threshold = 0.9
+
+    assert _model(predictor=predictor).labels_for(np.array([0.6, 0.95], dtype=np.float32)) == [
+        "compliant", "non_compliant"]

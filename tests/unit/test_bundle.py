@@ -1,16 +1,19 @@
 """Specifications for specscan.scoring.bundle and .predictor, on a tiny real ONNX bundle."""
 
+import json
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import torch
 from torch import nn
 
 from specscan import LABELS
+from specscan.batch.local import BatchJob, label_names, score_local
 from specscan.errors import ModelLoadError, ParityError
 from specscan.model.export import check_parity, export_onnx
 from specscan.model.network import ModelConfig, build_model
@@ -24,6 +27,7 @@ from specscan.scoring.bundle import (
     write_manifest,
 )
 from specscan.scoring.predictor import Predictor
+from specscan.scoring.served_model import ServedModel
 
 MAX_LEN = 32
 TEXTS = [
@@ -66,6 +70,27 @@ def flip_last_byte(file: Path) -> None:
     file.write_bytes(bytes(data))
 
 
+def edit_manifest(bundle_dir: Path, **changes: object) -> None:
+    """Change bundle.json's fields (None: remove the field); the manifest is not among the hashed files."""
+    path = bundle_dir / MANIFEST_FILE
+    manifest = json.loads(path.read_text())
+    for name, value in changes.items():
+        if value is None:
+            manifest.pop(name, None)
+        else:
+            manifest[name] = value
+    path.write_text(json.dumps(manifest))
+
+
+class Fixed(Predictor):
+    """The bundle's predictor, answering fixed probabilities (one per text, in order)."""
+
+    probabilities = np.array([0.0, 0.4999, 0.5, 0.6, 0.93], dtype=np.float32)
+
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+        return self.probabilities[: len(texts)]
+
+
 # bundle
 
 
@@ -75,6 +100,7 @@ def test_the_manifest_describes_the_bundle(bundle: Bundle) -> None:
     assert manifest.max_len == MAX_LEN
     assert manifest.network == bundle.config.to_dict()
     assert manifest.lineage == {"run_id": "r1"}
+    assert manifest.threshold == 0.5
     assert manifest.sha256 == {name: sha256_file(bundle.path / name) for name in (ONNX_FILE, TOKENIZER_FILE)}
 
 
@@ -91,6 +117,30 @@ def test_a_file_altered_by_one_byte_is_refused_and_named(copy: Path, name: str) 
 def test_a_missing_file_is_refused_and_named(copy: Path, name: str) -> None:
     (copy / name).unlink()
     with pytest.raises(ModelLoadError, match=name):
+        read_manifest(copy)
+
+
+def test_a_manifest_written_before_the_threshold_was_recorded_means_one_half(copy: Path) -> None:
+    edit_manifest(copy, threshold=None)
+
+    assert read_manifest(copy).threshold == 0.5
+    assert [p.label for p in Fixed(copy).predict(["a"] * 5)] == [
+        "compliant", "compliant", "non_compliant", "non_compliant", "non_compliant"]
+
+
+def test_write_manifest_records_the_threshold(copy: Path) -> None:
+    network = read_manifest(copy).network
+    write_manifest(copy, max_len=MAX_LEN, network=network, threshold=0.9)
+
+    assert json.loads((copy / MANIFEST_FILE).read_text())["threshold"] == 0.9
+    assert read_manifest(copy).threshold == 0.9
+
+
+@pytest.mark.parametrize("threshold", [0.0, 1.0, 1.5, "high"])
+def test_a_threshold_outside_zero_to_one_is_refused_and_named(copy: Path, threshold: object) -> None:
+    edit_manifest(copy, threshold=threshold)
+
+    with pytest.raises(ModelLoadError, match="invalid manifest at threshold"):
         read_manifest(copy)
 
 
@@ -128,14 +178,35 @@ def test_a_texts_probability_does_not_depend_on_the_batch_size(bundle: Bundle) -
 
 
 def test_predict_labels_non_compliant_exactly_when_probability_is_at_least_one_half(bundle: Bundle) -> None:
-    class Fixed(Predictor):
-        def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
-            return np.array([0.0, 0.4999, 0.5, 0.93], dtype=np.float32)
+    predictions = Fixed(bundle.path).predict(["a", "b", "c", "d", "e"])
 
-    predictions = Fixed(bundle.path).predict(["a", "b", "c", "d"])
+    assert [p.label for p in predictions] == ["compliant", "compliant", "non_compliant", "non_compliant",
+                                              "non_compliant"]
+    assert [p.probability for p in predictions] == pytest.approx([0.0, 0.4999, 0.5, 0.6, 0.93])
 
-    assert [p.label for p in predictions] == ["compliant", "compliant", "non_compliant", "non_compliant"]
-    assert [p.probability for p in predictions] == pytest.approx([0.0, 0.4999, 0.5, 0.93])
+
+def test_every_labelling_path_reads_the_threshold_from_the_bundle(copy: Path, tmp_path: Path) -> None:
+    edit_manifest(copy, threshold=0.9)  # p = 0.6 is compliant, 0.93 non_compliant
+    expected = ["compliant", "compliant", "compliant", "compliant", "non_compliant"]
+    predictor = Fixed(copy)
+    (tmp_path / "in.csv").write_text("id,text\n" + "".join(f"{i},text {i}\n" for i in range(5)))
+
+    score_local(BatchJob(input=tmp_path / "in.csv", output=tmp_path / "out.parquet", bundle_dir=copy,
+                         model_name="m", max_text_chars=100), predictor=predictor, progress=False)
+
+    assert [p.label for p in predictor.predict(["a"] * 5)] == expected  # the CLI, evaluation
+    assert ServedModel("m", 1, predictor).labels_for(Fixed.probabilities) == expected  # the service
+    assert label_names(Fixed.probabilities, predictor.manifest).tolist() == expected  # the batch engines
+    assert pq.read_table(tmp_path / "out.parquet").column("label").to_pylist() == expected
+
+
+def test_at_a_threshold_float32_cannot_hold_the_paths_still_agree(copy: Path) -> None:
+    edit_manifest(copy, threshold=0.9)
+    predictor = Predictor(copy)
+    at = np.array([0.9], dtype=np.float32)  # 0.899999976: below the threshold 0.9
+
+    assert ServedModel("m", 1, predictor).labels_for(at) == ["compliant"]
+    assert label_names(at, predictor.manifest).tolist() == ["compliant"]
 
 
 def test_predict_agrees_with_predict_proba(bundle: Bundle) -> None:

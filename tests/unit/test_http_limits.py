@@ -202,6 +202,7 @@ def test_good_texts_are_returned_as_they_are() -> None:
     (["ok", "x" * 21], "item 1 has 21 characters; the most is 20"),
     (["ok", "bad \ud800 half"], "item 1 is not valid Unicode (a lone surrogate)"),
     (["\udfff"], "item 0 is not valid Unicode (a lone surrogate)"),
+    (["ok", "brake\x00pad"], "item 1 contains a control character (U+0000)"),
 ])
 def test_bad_items_are_a_422_naming_the_first_bad_one(items: Any, message: str) -> None:
     with pytest.raises(ApiError) as caught:

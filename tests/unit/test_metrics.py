@@ -115,6 +115,13 @@ def test_evaluate_frame_slices_only_on_present_columns() -> None:
     assert EvaluationReport.model_validate_json(report.model_dump_json()) == report
 
 
+def test_evaluate_frame_measures_overall_and_slices_at_the_given_threshold() -> None:
+    report = evaluate_frame(frame(), P, dataset="test", threshold=0.75)
+
+    assert report.overall == compute_metrics(Y, P, threshold=0.75)
+    assert report.slices["rule"]["noise"].confusion == [[0, 0], [1, 1]]  # 0.7 is compliant at 0.75
+
+
 def test_flat_metrics_keys_are_valid_for_mlflow_and_scalar() -> None:
     report = evaluate_frame(frame(), P, dataset="test")
     flat = flat_metrics(report, prefix="test")

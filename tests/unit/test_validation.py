@@ -216,7 +216,7 @@ def test_text_over_the_maximum_is_an_error_giving_length_and_maximum(tmp_path: P
     [error] = report.errors  # exactly the maximum is allowed
     assert (error.row, error.column) == (2, "text")
     assert "11 characters" in error.problem
-    assert "maximum 10" in error.problem
+    assert "the most is 10" in error.problem
 
 
 def test_duplicate_text_with_same_label_is_a_warning_and_loading_keeps_the_first(tmp_path: Path) -> None:

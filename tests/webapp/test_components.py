@@ -105,7 +105,7 @@ def test_bad_input_gets_a_message_per_field_and_nothing_is_written(client: TestC
     too_long = create(client, csrf, "x" * (settings.max_text_chars + 1))
     empty = create(client, csrf, "   ")
     assert too_long.status_code == 422 and "the most is 1000" in too_long.text
-    assert empty.status_code == 422 and "Description is required" in empty.text
+    assert empty.status_code == 422 and "Description is empty or only whitespace" in empty.text
     with sessions() as db:
         assert db.scalar(select(Component.id)) is None
 

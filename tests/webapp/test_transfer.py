@@ -132,11 +132,11 @@ def test_bad_rows_are_reported_by_row_and_column_and_only_the_good_rows_are_impo
     assert [(int(row), column) for row, column, _ in problems] == [
         (2, "text"), (3, "part_number"), (4, "label"), (5, "text"), (6, "text"), (7, "text")]
     by_row = {int(row): problem for row, _, problem in problems}
-    assert "text is required" in by_row[2]
+    assert "text is empty or only whitespace" in by_row[2]
     assert "part_number has more than 64 characters" in by_row[3]
     assert "unknown label &#39;maybe&#39;" in by_row[4]
     assert f"the most is {settings.max_text_chars}" in by_row[5]
-    assert "control characters" in by_row[6]
+    assert "text contains a control character (U+0007)" in by_row[6]
     assert "duplicate of row 1; skipped" in by_row[7]
     assert "Ignored columns: notes" in response.text
     stats = re.findall(r'<div class="stat"><b>(\d+)</b><span>(\w+)', response.text)

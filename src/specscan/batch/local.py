@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from specscan.batch.rows import ERROR_COLUMNS, InputFile, RowError, check_input, check_rows, malformed_row
 from specscan.errors import DataValidationError, SpecscanError
+from specscan.scoring.bundle import BundleManifest
 from specscan.scoring.predictor import Predictor
 
 OnError = Literal["skip", "fail"]
@@ -108,7 +109,7 @@ def score_local(job: BatchJob, *, chunk_rows: int = CHUNK_ROWS, batch_size: int 
                 errors.write(rejected)
                 probabilities = predictor.predict_proba(checked.texts, batch_size=batch_size)
                 if checked.ids:
-                    writer.write_table(output_table(checked.ids, probabilities, predictor.manifest.labels, job))
+                    writer.write_table(output_table(checked.ids, probabilities, predictor.manifest, job))
                 read += len(chunk.rows) + len(chunk.malformed)
                 scored += len(checked.ids)
                 bar.update(chunks.position() - bar.n)
@@ -122,21 +123,24 @@ def score_local(job: BatchJob, *, chunk_rows: int = CHUNK_ROWS, batch_size: int 
                        errors_file=errors_file, seconds=time.perf_counter() - started)
 
 
-def output_table(ids: list[str], probabilities: np.ndarray, labels: tuple[str, ...], job: BatchJob) -> pa.Table:
-    """The output rows for scored ids: label at threshold 0.5, probability widened to float64."""
+def output_table(ids: list[str], probabilities: np.ndarray, manifest: BundleManifest, job: BatchJob) -> pa.Table:
+    """The output rows for scored ids: label at the bundle's threshold, probability widened to float64."""
     n = len(ids)
     return pa.table({
         "id": pa.array(ids, pa.string()),
-        "label": pa.array(label_names(probabilities, labels), pa.string()),
+        "label": pa.array(label_names(probabilities, manifest), pa.string()),
         "probability": pa.array(probabilities.astype(np.float64), pa.float64()),
         "model_name": pa.array([job.model_name] * n, pa.string()),
         "model_version": pa.array([job.model_version] * n, pa.int32()),
     }, schema=OUTPUT_SCHEMA)
 
 
-def label_names(probabilities: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:
-    """labels[int(p >= 0.5)] for each probability of the positive class, as an object array."""
-    return np.asarray(labels, dtype=object)[(probabilities >= 0.5).astype(np.intp)]
+def label_names(probabilities: np.ndarray, manifest: BundleManifest) -> np.ndarray:
+    """`texts.label_of` each probability of the positive class, at the bundle's threshold, as an object array."""
+    # compared in float64, as label_of compares: in float32 a threshold such as 0.9 would round down to
+    # float32(0.9), and a probability of exactly that would get the other label than in the service
+    positive = probabilities.astype(np.float64) >= manifest.threshold
+    return np.asarray(manifest.labels, dtype=object)[positive.astype(np.intp)]
 
 
 def first_bad_row(path: Path, error: RowError) -> DataValidationError:

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from specscan.errors import DataValidationError
+from specscan.texts import text_problem
 
 InputFormat = Literal["csv", "parquet"]
 FORMATS: dict[str, InputFormat] = {".csv": "csv", ".parquet": "parquet"}
@@ -106,21 +107,16 @@ def check_rows(chunk: Chunk, rows: Sequence[int] | np.ndarray, *, id_column: str
     for row, raw_id, text in zip((int(r) for r in rows), ids, texts, strict=True):
         row_id = None if _missing(raw_id) or not str(raw_id).strip() else str(raw_id)
         if row_id is None:
-            reason = "id is missing"
-        elif _missing(text) or (isinstance(text, str) and not text):  # CSV readers differ on empty = null
-            reason = "text is missing or empty"
-        elif not isinstance(text, str):
-            reason = "text is not a string"
-        elif not text.strip():
-            reason = "text is only whitespace"
-        elif len(text) > max_text_chars:
-            reason = f"text has {len(text)} characters, over the maximum {max_text_chars}"
-        else:
-            keep.append(row)
-            kept_ids.append(row_id)
-            kept_texts.append(text)
+            errors.append(RowError(row=row, id=None, reason="id is missing"))
             continue
-        errors.append(RowError(row=row, id=row_id, reason=reason))
+        # a missing cell is an empty text: CSV readers differ on whether an empty field is null
+        problem = text_problem("" if _missing(text) else text, max_chars=max_text_chars)
+        if problem is not None:
+            errors.append(RowError(row=row, id=row_id, reason=f"text {problem}"))
+            continue
+        keep.append(row)
+        kept_ids.append(row_id)
+        kept_texts.append(str(text))  # a str: text_problem passed it
     return CheckedRows(rows=np.asarray(keep, dtype=np.int64), ids=kept_ids, texts=kept_texts, errors=errors)
 
 

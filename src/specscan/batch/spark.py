@@ -228,7 +228,7 @@ def _score_batches(batches: Iterator[pd.DataFrame], *, bundle: str, threads: int
             probabilities = predictor.predict_proba(checked.texts, batch_size=batch_size)
             yield pd.DataFrame({
                 "row": checked.rows, "id": pd.Series(checked.ids, dtype=object),
-                "label": pd.Series(label_names(probabilities, predictor.manifest.labels), dtype=object),
+                "label": pd.Series(label_names(probabilities, predictor.manifest), dtype=object),
                 "probability": probabilities.astype(np.float64), "reason": pd.Series([None] * len(checked.ids),
                                                                                        dtype=object)})
         if errors:

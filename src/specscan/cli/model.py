@@ -10,6 +10,7 @@ import typer
 
 from specscan.cli.common import reported, settings
 from specscan.errors import SpecscanError
+from specscan.texts import text_problem
 
 CHAMPION_URI = "models:/compliance-classifier@champion"
 ModelOption = Annotated[str, typer.Option(
@@ -79,11 +80,10 @@ def predict(
 ) -> None:
     """Label descriptions and print the probability of non_compliant."""
     limit = settings().max_text_chars
-    for text in texts:
-        if not text.strip():
-            raise SpecscanError("a description is empty")
-        if len(text) > limit:
-            raise SpecscanError(f"a description has {len(text)} characters, over the maximum {limit}")
+    for number, text in enumerate(texts, start=1):  # before the model loads: a bad text fails fast
+        problem = text_problem(text, max_chars=limit)
+        if problem is not None:
+            raise SpecscanError(f"description {number} {problem}")
     predictor = _predictor(model)
     for text, p in zip(texts, predictor.predict(texts), strict=True):
         if as_json:

@@ -20,7 +20,7 @@ import pandas as pd
 from specscan.data import documents, noise, phrasing
 from specscan.data.facts import sample_record
 from specscan.data.rules import Revision, rules_of, verdict
-from specscan.data.validation import duplicate_key
+from specscan.texts import MAX_CHARS, duplicate_key, text_problem
 
 GENERATOR_VERSION = "2"  # bump when the same seed gives different rows
 COLUMNS = (
@@ -36,7 +36,6 @@ COLUMNS = (
     "revision",
 )
 FAMILIES: tuple[str, ...] = tuple(documents.FAMILIES)
-MAX_CHARS = 1000
 RULES = {revision: rules_of(revision) for revision in ("R1", "R2")}
 _FAMILY_NAMES = tuple(documents.FAMILIES)
 _FAMILY_WEIGHTS = tuple(weight for _, weight, _ in documents.FAMILIES.values())
@@ -63,7 +62,7 @@ def generate(*, revision: Revision = "R1", rows: int, noise: float = 0.02, seed:
         record = sample_record(r)
         family, text = render(r, record)
         key = duplicate_key(text)
-        if not key or key in seen or len(text) > MAX_CHARS:
+        if not key or key in seen or text_problem(text, max_chars=MAX_CHARS) is not None:
             continue
         seen.add(key)
         judged = verdict(record.facts(), revision)

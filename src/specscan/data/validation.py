@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from specscan import LABELS
 from specscan.errors import DataValidationError
+from specscan.texts import duplicate_key, text_problem
 
 REQUIRED_COLUMNS = ("text", "label")
 LABEL_VALUES = {"compliant": 0, "non_compliant": 1, "0": 0, "1": 1}
@@ -64,11 +65,6 @@ class ValidationReport(BaseModel):
         return f"{self.file}: {len(errors)} errors: {shown}{more}"
 
 
-def duplicate_key(text: str) -> str:
-    """How de-duplication sees a text: case and runs of whitespace do not count."""
-    return " ".join(text.lower().split())
-
-
 def unknown_label(label: str) -> str:
     """The problem of a label that is not one of LABEL_VALUES."""
     return f"unknown label {label[:40]!r}; use {' / '.join(LABELS)} or 0 / 1"
@@ -114,22 +110,18 @@ def parse_csv(text: str) -> tuple[pd.DataFrame | None, list[Finding]]:
 
 
 def _check_rows(frame: pd.DataFrame, *, max_text_chars: int) -> Iterable[Finding]:
-    texts = frame["text"].astype(str)
     labels = frame["label"].astype(str).str.strip()
     first_seen: dict[str, tuple[int, str]] = {}
-    for index, (text, label) in enumerate(zip(texts, labels, strict=True)):
+    for index, (text, label) in enumerate(zip(frame["text"], labels, strict=True)):
         row = index + 1
         if label not in LABEL_VALUES:
             yield Finding(row=row, column="label", severity="error",
                           problem=unknown_label(label))
-        stripped = text.strip()
-        if not stripped:
-            yield Finding(row=row, column="text", severity="error", problem="text is empty")
+        problem = text_problem(text, max_chars=max_text_chars)
+        if problem is not None:
+            yield Finding(row=row, column="text", severity="error", problem=f"text {problem}")
             continue
-        if len(text) > max_text_chars:
-            yield Finding(row=row, column="text", severity="error",
-                          problem=f"text has {len(text)} characters, over the maximum {max_text_chars}")
-        key = duplicate_key(stripped)
+        key = duplicate_key(text)
         if key in first_seen:
             first_row, first_label = first_seen[key]
             conflict = LABEL_VALUES.get(first_label) != LABEL_VALUES.get(label)
@@ -188,5 +180,4 @@ def load_labelled(path: Path, *, max_text_chars: int) -> pd.DataFrame:
     frame["label"] = frame["label"].str.strip().map(LABEL_VALUES).astype("int64")
     if "label_clean" in frame.columns:
         frame["label_clean"] = frame["label_clean"].str.strip().map(LABEL_VALUES).astype("int64")
-    key = frame["text"].str.strip().str.lower().str.split().str.join(" ")
-    return frame.loc[~key.duplicated()].reset_index(drop=True)
+    return frame.loc[~frame["text"].map(duplicate_key).duplicated()].reset_index(drop=True)

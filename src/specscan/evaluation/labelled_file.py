@@ -15,4 +15,4 @@ def evaluate_labelled_file(predictor: Predictor, path: Path, *, max_text_chars: 
     if "label_clean" in frame.columns:
         frame["label"] = frame["label_clean"]
     prob = predictor.predict_proba(frame["text"].tolist())
-    return evaluate_frame(frame, prob, dataset=path.stem)
+    return evaluate_frame(frame, prob, dataset=path.stem, threshold=predictor.manifest.threshold)

@@ -11,6 +11,8 @@ from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict
 from sklearn.metrics import roc_auc_score
 
+from specscan.texts import THRESHOLD
+
 ECE_BINS = 10
 _UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9_\-]+")
 
@@ -84,7 +86,7 @@ def _ratio(num: int, den: int) -> float:
 
 
 def compute_metrics(
-    y_true: ArrayLike, prob_non_compliant: ArrayLike, *, threshold: float = 0.5
+    y_true: ArrayLike, prob_non_compliant: ArrayLike, *, threshold: float = THRESHOLD
 ) -> ClassificationMetrics:
     """Score predictions; a row is predicted non_compliant when its probability >= threshold.
 
@@ -124,6 +126,7 @@ def slice_metrics(
     by: str,
     label_column: str = "label",
     min_rows: int = 1,
+    threshold: float = THRESHOLD,
 ) -> dict[str, ClassificationMetrics]:
     """Metrics per distinct value of ``frame[by]`` (sorted, as strings), skipping small slices."""
     for column in (by, label_column):
@@ -135,7 +138,7 @@ def slice_metrics(
     for value in sorted(set(keys)):
         mask = keys == value
         if mask.sum() >= min_rows:
-            result[value] = compute_metrics(y[mask], p[mask])
+            result[value] = compute_metrics(y[mask], p[mask], threshold=threshold)
     return result
 
 
@@ -146,15 +149,16 @@ def evaluate_frame(
     dataset: str,
     slice_columns: Sequence[str] = ("rule", "category"),
     label_column: str = "label",
+    threshold: float = THRESHOLD,
 ) -> EvaluationReport:
     """Overall metrics plus slices on those of ``slice_columns`` present in the frame."""
     y, p = check_inputs(frame[label_column].to_numpy(), prob_non_compliant)
     slices = {
-        column: slice_metrics(frame, p, by=column, label_column=label_column)
+        column: slice_metrics(frame, p, by=column, label_column=label_column, threshold=threshold)
         for column in slice_columns
         if column in frame.columns
     }
-    return EvaluationReport(dataset=dataset, overall=compute_metrics(y, p), slices=slices)
+    return EvaluationReport(dataset=dataset, overall=compute_metrics(y, p, threshold=threshold), slices=slices)
 
 
 def _key_part(text: str) -> str:

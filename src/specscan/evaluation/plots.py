@@ -12,6 +12,7 @@ from sklearn.metrics import average_precision_score, precision_recall_curve
 
 from specscan import LABELS
 from specscan.evaluation.metrics import calibration_bins, check_inputs, compute_metrics
+from specscan.texts import THRESHOLD
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -80,7 +81,7 @@ def save_plots(
     out_dir: Path,
     *,
     title: str,
-    threshold: float = 0.5,
+    threshold: float = THRESHOLD,
 ) -> list[Path]:
     """Write confusion_matrix.png, pr_curve.png and calibration.png to out_dir; return paths."""
     y, p = check_inputs(y_true, prob_non_compliant)

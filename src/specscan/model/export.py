@@ -52,6 +52,7 @@ def check_parity(model: nn.Module, bundle_dir: Path, texts: Sequence[str], *,
                  tolerance: float = 1e-4, batch_size: int = 64) -> ParityReport:
     """Compare PyTorch and ONNX Runtime probabilities on `texts`; raise ParityError past tolerance."""
     predictor = Predictor(bundle_dir)
+    threshold = predictor.manifest.threshold
     wrapped = WithProbabilities(model).eval()
     worst, agree = 0.0, 0
     for start in range(0, len(texts), batch_size):
@@ -60,7 +61,7 @@ def check_parity(model: nn.Module, bundle_dir: Path, texts: Sequence[str], *,
         with torch.no_grad():
             torch_p = wrapped(torch.from_numpy(ids))[:, 1].numpy()
         worst = max(worst, float(np.abs(onnx_p - torch_p).max()))
-        agree += int(((onnx_p >= 0.5) == (torch_p >= 0.5)).sum())
+        agree += int(((onnx_p >= threshold) == (torch_p >= threshold)).sum())
     report = ParityReport(n_texts=len(texts), max_abs_diff=worst, tolerance=tolerance,
                           label_agreement=agree / max(len(texts), 1))
     if not report.ok:

@@ -217,13 +217,15 @@ def evaluate(bundle: Path, prepared: Path, trained: Path, out: Path, *,
     for name, frame in eval_sets(prepared).items():
         labels = frame.assign(label=frame["label_eval"])
         prob = predictor.predict_proba(frame["text"].tolist())
-        summary.candidate.append(evaluate_frame(labels, prob, dataset=name))
-        save_plots(labels["label"].to_numpy(), prob, out / "plots" / name, title=name)
+        threshold = predictor.manifest.threshold  # each model is measured at the threshold it is served at
+        summary.candidate.append(evaluate_frame(labels, prob, dataset=name, threshold=threshold))
+        save_plots(labels["label"].to_numpy(), prob, out / "plots" / name, title=name, threshold=threshold)
         baseline_path = trained / "baseline" / f"{name}.npy"
         if baseline_path.is_file():
             summary.baseline.append(evaluate_frame(labels, np.load(baseline_path), dataset=name))
         if incumbent is not None:
             summary.champion.append(evaluate_frame(
-                labels, incumbent.predict_proba(frame["text"].tolist()), dataset=name))
+                labels, incumbent.predict_proba(frame["text"].tolist()), dataset=name,
+                threshold=incumbent.manifest.threshold))
     _write(out, summary)
     return summary

@@ -3,7 +3,7 @@
     bundle/
       model.onnx       input `input_ids` int64 [batch, seq]; output `probabilities` float [batch, 2]
       tokenizer.json   Hugging Face tokenizer, padding and truncation included
-      bundle.json      this manifest: labels, model config, SHA-256 of the two files, lineage
+      bundle.json      this manifest: labels, decision threshold, model config, SHA-256 of the two files, lineage
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, ValidationError
 
 from specscan import LABELS
 from specscan.errors import ModelLoadError
+from specscan.texts import THRESHOLD
 
 ONNX_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -27,14 +28,15 @@ class BundleManifest(BaseModel):
     """What a bundle holds and where it came from."""
 
     format: str = FORMAT
-    labels: tuple[str, ...] = LABELS
+    labels: tuple[str, str] = LABELS
+    # labels[1] from this probability of it on (`texts.label_of`); bundles written before it was recorded used 0.5
+    threshold: float = Field(default=THRESHOLD, gt=0.0, lt=1.0)
     input_name: str = "input_ids"
     output_name: str = "probabilities"
     max_len: int
     network: dict[str, Any]
     sha256: dict[str, str]
     lineage: dict[str, str] = {}
-
 
 
 def sha256_file(path: Path) -> str:
@@ -47,10 +49,10 @@ def sha256_file(path: Path) -> str:
 
 
 def write_manifest(bundle_dir: Path, *, max_len: int, network: dict[str, Any],
-                   lineage: dict[str, str] | None = None) -> BundleManifest:
+                   lineage: dict[str, str] | None = None, threshold: float = THRESHOLD) -> BundleManifest:
     """Hash the bundle's files and write bundle.json beside them."""
     manifest = BundleManifest(
-        max_len=max_len, network=network, lineage=lineage or {},
+        max_len=max_len, network=network, lineage=lineage or {}, threshold=threshold,
         sha256={name: sha256_file(bundle_dir / name) for name in (ONNX_FILE, TOKENIZER_FILE)},
     )
     (bundle_dir / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2))
@@ -62,7 +64,12 @@ def read_manifest(bundle_dir: Path, *, verify: bool = True) -> BundleManifest:
     path = bundle_dir / MANIFEST_FILE
     if not path.is_file():
         raise ModelLoadError(f"{bundle_dir} is not a model bundle: {MANIFEST_FILE} is missing")
-    manifest = BundleManifest.model_validate_json(path.read_text())
+    try:
+        manifest = BundleManifest.model_validate_json(path.read_text())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the file"
+        raise ModelLoadError(f"{path}: invalid manifest at {where}: {first['msg']}") from None
     if manifest.format != FORMAT:
         raise ModelLoadError(f"{path}: unsupported bundle format {manifest.format!r}")
     if verify:

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from specscan.scoring.apikeys import ApiKeyStore, Caller, Role
 from specscan.scoring.metrics import ServiceMetrics
+from specscan.texts import text_problem
 
 log = logging.getLogger("specscan.scoring.access")
 REQUEST_ID = re.compile(r"^[\w.:-]{1,64}$")
@@ -111,17 +112,9 @@ def check_texts(items: Any, *, max_items: int, max_chars: int) -> list[str]:
     if len(items) > max_items:
         raise ApiError(422, f"{len(items)} texts in one request; the most is {max_items}")
     for i, item in enumerate(items):
-        if not isinstance(item, str):
-            raise ApiError(422, f"item {i} is {type(item).__name__}, not a string")
-        if not item.strip():
-            raise ApiError(422, f"item {i} is empty or only whitespace")
-        if len(item) > max_chars:
-            raise ApiError(422, f"item {i} has {len(item)} characters; the most is {max_chars}")
-        if not item.isascii():
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ApiError(422, f"item {i} is not valid Unicode (a lone surrogate)") from None
+        problem = text_problem(item, max_chars=max_chars)
+        if problem is not None:
+            raise ApiError(422, f"item {i} {problem}")
     return items
 
 

@@ -14,6 +14,7 @@ from tokenizers import Tokenizer
 from specscan.errors import ModelLoadError
 from specscan.model.tokenizer import encode
 from specscan.scoring.bundle import ONNX_FILE, TOKENIZER_FILE, BundleManifest, read_manifest
+from specscan.texts import label_of
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class Predictor:
         return probabilities
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """Label and probability for each text (threshold 0.5)."""
-        labels = self.manifest.labels
-        return [Prediction(label=labels[int(p >= 0.5)], probability=float(p))
-                for p in self.predict_proba(texts)]
+        """Label and probability for each text (labelled at the bundle's threshold)."""
+        labels, threshold = self.manifest.labels, self.manifest.threshold
+        return [Prediction(label=label_of(p, labels, threshold), probability=p)
+                for p in self.predict_proba(texts).tolist()]

@@ -17,6 +17,7 @@ from specscan.errors import ModelLoadError
 from specscan.scoring.bundle import read_manifest
 from specscan.scoring.predictor import Predictor
 from specscan.settings import Settings
+from specscan.texts import label_of
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +31,13 @@ class ServedModel:
     predictor: Predictor
 
     @property
-    def labels(self) -> tuple[str, ...]:
+    def labels(self) -> tuple[str, str]:
         return self.predictor.manifest.labels
 
     def labels_for(self, probabilities: np.ndarray) -> list[str]:
-        """The label of each probability of the positive class (threshold 0.5)."""
-        negative, positive = self.labels
-        return [positive if p >= 0.5 else negative for p in probabilities.tolist()]
+        """The label of each probability of the positive class, at the bundle's threshold."""
+        labels, threshold = self.labels, self.predictor.manifest.threshold
+        return [label_of(p, labels, threshold) for p in probabilities.tolist()]
 
 
 class ModelSource:

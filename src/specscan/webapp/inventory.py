@@ -18,6 +18,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session, sessionmaker
 
 from specscan.settings import Settings
+from specscan.texts import character_problem, text_problem
 from specscan.webapp.audit import record
 from specscan.webapp.models import Component, Label, Status, utcnow
 from specscan.webapp.scoring_client import Classification, Classifier, ScoringUnavailable
@@ -53,7 +54,7 @@ class ConflictError(Exception):
 
 
 class ComponentFields(BaseModel):
-    """What a technician enters for a component."""
+    """What a technician enters for a component (the description is checked by `check_fields`)."""
 
     model_config = ConfigDict(str_strip_whitespace=True)
 
@@ -62,33 +63,34 @@ class ComponentFields(BaseModel):
     supplier: str = Field(default="", max_length=128)
     category: str = Field(default="", max_length=64)
 
-    @field_validator("description", "part_number", "supplier", "category")
+    @field_validator("part_number", "supplier", "category")
     @classmethod
     def _printable(cls, value: str) -> str:
-        if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value) or "\x7f" in value:
-            raise ValueError("contains control characters")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("is not valid Unicode") from None
+        problem = character_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
 
 def check_fields(raw: dict[str, Any], settings: Settings) -> ComponentFields:
-    """The fields, or an `InputError` naming each bad one."""
+    """The fields, or an `InputError` naming each bad one; the description must be a text the model can
+    score (`texts.text_problem`, on the description as entered, before surrounding whitespace is dropped)."""
     from pydantic import ValidationError
 
+    problems: dict[str, str] = {}
+    if "description" in raw:
+        problem = text_problem(raw["description"], max_chars=settings.max_text_chars)
+        if problem is not None:
+            problems["description"] = problem
     try:
         fields = ComponentFields.model_validate(raw)
     except ValidationError as exc:
-        problems: dict[str, str] = {}
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "form"
             problems.setdefault(field, _message(error))
         raise InputError(problems) from None
-    if len(fields.description) > settings.max_text_chars:
-        raise InputError({"description": f"has {len(fields.description)} characters; "
-                                         f"the most is {settings.max_text_chars}"})
+    if problems:
+        raise InputError(problems)
     return fields
 
 

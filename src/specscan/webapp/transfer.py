@@ -20,9 +20,10 @@ from sqlalchemy import Row, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from specscan import LABELS
-from specscan.data.validation import LABEL_VALUES, Finding, decode_csv, duplicate_key, parse_csv, unknown_label
+from specscan.data.validation import LABEL_VALUES, Finding, decode_csv, parse_csv, unknown_label
 from specscan.errors import DataValidationError
 from specscan.settings import Settings
+from specscan.texts import duplicate_key
 from specscan.webapp import inventory
 from specscan.webapp.audit import record
 from specscan.webapp.models import AuditEntry, Component, Status, utcnow
