@@ -41,8 +41,8 @@ def deep(prepared: Path, arch: str, overrides: dict, work: Path) -> dict:
     import torch
     from tokenizers import Tokenizer
 
+    from specscan.artifact.tokenizer import encode
     from specscan.model.network import WithProbabilities
-    from specscan.model.tokenizer import encode
     from specscan.model.train import TrainConfig, load_trained, train_model
 
     config = TrainConfig(arch=arch, **overrides)

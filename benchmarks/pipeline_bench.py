@@ -30,7 +30,7 @@ def run(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
 
 
 def throughput(bundle: Path, texts: list[str], batch: int = 64, seconds: float = 10.0) -> dict[str, float]:
-    from specscan.scoring.predictor import Predictor
+    from specscan.artifact.predictor import Predictor
 
     predictor = Predictor(bundle)
     batches = [texts[i : i + batch] for i in range(0, len(texts) - batch + 1, batch)]
@@ -54,9 +54,9 @@ HANDWRITTEN = Path(__file__).parent / "data" / "handwritten-r1.csv"
 
 def handwritten(bundle: Path) -> dict:
     """The deep model on descriptions written by hand (not by the generator), with its misses."""
+    from specscan.artifact.predictor import Predictor
     from specscan.data.validation import load_labelled
     from specscan.evaluation.metrics import compute_metrics
-    from specscan.scoring.predictor import Predictor
 
     frame = load_labelled(HANDWRITTEN, max_text_chars=1000)
     prob = Predictor(bundle).predict_proba(frame["text"].tolist())

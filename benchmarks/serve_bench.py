@@ -369,7 +369,7 @@ def phase_ceiling(bundle: Path, seconds: float) -> dict[str, float]:
     """Items/s of Predictor.predict_proba (tokenizer + ONNX Runtime) on TEXT, in this process."""
     import gc
 
-    from specscan.scoring.predictor import Predictor
+    from specscan.artifact.predictor import Predictor
 
     figures: dict[str, float] = {}
     for threads in (1, 2):

@@ -19,7 +19,7 @@ class CompliancePyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
     """Scores a DataFrame with a `text` column with the bundle's ONNX model and tokenizer."""
 
     def load_context(self, context: Any) -> None:
-        from specscan.scoring.predictor import Predictor
+        from specscan.artifact.predictor import Predictor
 
         self._predictor = Predictor(Path(context.artifacts[BUNDLE_ARTIFACT]))
 

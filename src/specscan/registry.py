@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from specscan.artifact.bundle import MANIFEST_FILE, ONNX_FILE, TOKENIZER_FILE, read_manifest
 from specscan.errors import ModelLoadError, RegistryError
-from specscan.scoring.bundle import MANIFEST_FILE, ONNX_FILE, TOKENIZER_FILE, read_manifest
 from specscan.settings import Settings
 
 log = logging.getLogger(__name__)

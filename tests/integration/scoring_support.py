@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 
+from specscan.artifact.bundle import read_manifest
 from specscan.registry import SHA_TAGS, Registry
 from specscan.scoring.apikeys import ApiKeyStore
-from specscan.scoring.bundle import read_manifest
 from specscan.settings import Settings
 
 

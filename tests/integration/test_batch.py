@@ -22,12 +22,12 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from specscan.artifact.predictor import Predictor
 from specscan.batch.local import BatchJob, score_local
 from specscan.cli.main import app as cli
 from specscan.data.generator import generate
 from specscan.errors import DataValidationError
 from specscan.registry import Registry
-from specscan.scoring.predictor import Predictor
 from specscan.settings import Settings
 
 NAME = "compliance-classifier"

@@ -86,7 +86,7 @@ class NoTorch:
         if name.split('.')[0] in ('torch', 'mlflow', 'sklearn'):
             raise ImportError(f'{{name}} is blocked in this test')
 sys.meta_path.insert(0, NoTorch())
-from specscan.scoring.predictor import Predictor
+from specscan.artifact.predictor import Predictor
 p = Predictor(__import__('pathlib').Path({str(bundle)!r}))
 print([x.label for x in p.predict(['Cable sheathing, PVC with lead stabiliser 0.4 wt.% Pb'])])
 assert 'torch' not in sys.modules

@@ -18,9 +18,9 @@ import tritonclient.http as triton
 from scoring_support import Keys, Server, copy_home, create_keys, start_server
 from typer.testing import CliRunner
 
+from specscan.artifact.predictor import Predictor
 from specscan.cli.main import app
 from specscan.registry import Registry
-from specscan.scoring.predictor import Predictor
 from specscan.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Specifications for specscan.scoring.bundle and .predictor, on a tiny real ONNX bundle."""
+"""Specifications for specscan.artifact.bundle and .predictor, on a tiny real ONNX bundle."""
 
 import json
 import shutil
@@ -13,12 +13,7 @@ import torch
 from torch import nn
 
 from specscan import LABELS
-from specscan.batch.local import BatchJob, label_names, score_local
-from specscan.errors import ModelLoadError, ParityError
-from specscan.model.export import check_parity, export_onnx
-from specscan.model.network import ModelConfig, build_model
-from specscan.model.tokenizer import train_tokenizer
-from specscan.scoring.bundle import (
+from specscan.artifact.bundle import (
     MANIFEST_FILE,
     ONNX_FILE,
     TOKENIZER_FILE,
@@ -26,7 +21,12 @@ from specscan.scoring.bundle import (
     sha256_file,
     write_manifest,
 )
-from specscan.scoring.predictor import Predictor
+from specscan.artifact.predictor import Predictor
+from specscan.artifact.tokenizer import train_tokenizer
+from specscan.batch.local import BatchJob, label_names, score_local
+from specscan.errors import ModelLoadError, ParityError
+from specscan.model.export import check_parity, export_onnx
+from specscan.model.network import ModelConfig, build_model
 from specscan.scoring.served_model import ServedModel
 
 MAX_LEN = 32
@@ -233,3 +233,39 @@ def test_parity_fails_against_a_different_model(bundle: Bundle) -> None:
     other = build_model(bundle.config).eval()
     with pytest.raises(ParityError, match="differs from PyTorch"):
         check_parity(other, bundle.path, TEXTS, tolerance=1e-6)
+
+
+def test_a_bundle_names_its_normaliser_and_every_text_goes_through_it(bundle: Bundle, copy: Path) -> None:
+    from specscan.artifact.normaliser import VERSION, normalise
+
+    write_manifest(copy, max_len=MAX_LEN, network=bundle.config.to_dict(), normaliser=VERSION)
+    predictor = Predictor(copy)
+    text = "Lead content 0,35 wt.-% in brake pad 3"
+    np.testing.assert_array_equal(predictor.encode([text]), Predictor(bundle.path).encode([normalise(text)]))
+    # the same amount written two ways is the same input to the model
+    np.testing.assert_array_equal(predictor.encode(["Pb 3500 mg/kg"]), predictor.encode(["Pb 0.35 %"]))
+
+
+def test_a_bundle_without_a_normaliser_scores_text_as_written(bundle: Bundle) -> None:
+    predictor = Predictor(bundle.path)
+    assert predictor.manifest.normaliser is None
+    assert not np.array_equal(predictor.encode(["Pb 3500 mg/kg"]), predictor.encode(["Pb 0.35 %"]))
+
+
+def test_a_normaliser_this_code_does_not_know_is_refused_at_load(bundle: Bundle, copy: Path) -> None:
+    edit_manifest(copy, normaliser="99")
+    with pytest.raises(ModelLoadError, match="normaliser version '99'"):
+        Predictor(copy)
+
+
+def test_the_temperature_is_inside_the_graph_and_recorded_in_the_manifest(bundle: Bundle, tmp_path: Path) -> None:
+    shutil.copy(bundle.path / TOKENIZER_FILE, tmp_path / TOKENIZER_FILE)
+    export_onnx(bundle.model, tmp_path / ONNX_FILE, temperature=4.0)
+    write_manifest(tmp_path, max_len=MAX_LEN, network=bundle.config.to_dict(), temperature=4.0)
+    hot, cold = Predictor(tmp_path), Predictor(bundle.path)
+    ids = cold.encode(TEXTS[:8])
+    with torch.no_grad():
+        logits = bundle.model(torch.from_numpy(ids))
+    np.testing.assert_allclose(hot.predict_ids(ids), torch.softmax(logits / 4.0, dim=-1)[:, 1].numpy(), atol=1e-5)
+    assert hot.manifest.temperature == 4.0
+    assert check_parity(bundle.model, tmp_path, TEXTS[:20]).max_abs_diff < 1e-5

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from specscan.artifact.bundle import ONNX_FILE, TOKENIZER_FILE, write_manifest
+from specscan.artifact.predictor import Predictor
+from specscan.artifact.tokenizer import train_tokenizer
 from specscan.model.export import check_parity, export_onnx
 from specscan.model.network import ModelConfig, build_model
-from specscan.model.tokenizer import train_tokenizer
-from specscan.scoring.bundle import ONNX_FILE, TOKENIZER_FILE, write_manifest
-from specscan.scoring.predictor import Predictor
 
 TEXTS = [
     "Cable sheathing, flexible PVC with lead stabiliser (0.4 wt.% Pb)",

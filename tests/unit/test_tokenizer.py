@@ -1,4 +1,4 @@
-"""Specifications for specscan.model.tokenizer: number-friendly WordPiece, padded int64 batches."""
+"""Specifications for specscan.artifact.tokenizer: number-friendly WordPiece, padded int64 batches."""
 
 from pathlib import Path
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer, models
 
-from specscan.model.tokenizer import PAD_ID, PAD_TOKEN, UNK_TOKEN, configure, encode, train_tokenizer
+from specscan.artifact.tokenizer import PAD_ID, PAD_TOKEN, UNK_TOKEN, configure, encode, train_tokenizer
 
 MAX_LEN = 12
 TEXTS = [
@@ -77,3 +77,15 @@ def test_configure_refuses_a_tokenizer_whose_pad_is_not_id_zero() -> None:
     other = Tokenizer(models.WordLevel({UNK_TOKEN: 0, PAD_TOKEN: 1}, unk_token=UNK_TOKEN))
     with pytest.raises(ValueError, match="id 0"):
         configure(other, max_len=MAX_LEN)
+
+
+def test_the_vocabulary_is_a_function_of_the_texts_alone() -> None:
+    """The library's trainer broke ties in hash order: the same data gave different vocabularies."""
+    first = train_tokenizer(TEXTS * 3, vocab_size=300, max_len=MAX_LEN).get_vocab()
+    for _ in range(3):
+        assert train_tokenizer(TEXTS * 3, vocab_size=300, max_len=MAX_LEN).get_vocab() == first
+
+
+def test_unseen_and_misspelt_words_fall_back_to_known_pieces_not_unknown(tokenizer: Tokenizer) -> None:
+    tokens = tokenizer.encode("cadmim leadd").tokens
+    assert UNK_TOKEN not in tokens and tokens[0].startswith("cad")

@@ -28,10 +28,10 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
+from specscan.artifact.bundle import BundleManifest
+from specscan.artifact.predictor import Predictor
 from specscan.batch.rows import ERROR_COLUMNS, InputFile, RowError, check_input, check_rows, malformed_row
 from specscan.errors import DataValidationError, SpecscanError
-from specscan.scoring.bundle import BundleManifest
-from specscan.scoring.predictor import Predictor
 
 OnError = Literal["skip", "fail"]
 CHUNK_ROWS = 16_384

@@ -27,6 +27,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
+from specscan.artifact.bundle import read_manifest
 from specscan.batch.local import (
     CHUNK_ROWS,
     PREDICT_BATCH,
@@ -39,10 +40,9 @@ from specscan.batch.local import (
     partial_path,
 )
 from specscan.batch.rows import ERROR_COLUMNS, InputFile, RowError, check_input
-from specscan.scoring.bundle import read_manifest
 
 if TYPE_CHECKING:
-    from specscan.scoring.predictor import Predictor
+    from specscan.artifact.predictor import Predictor
 
 SPARK_MASTER = "local[*]"
 MALFORMED = "_specscan_malformed"  # Spark's corrupt-record column: the raw text of a malformed CSV record
@@ -197,7 +197,7 @@ def _write_errors(errors: DataFrame, staging: Path, target: Path) -> None:
 
 
 def _predictor(bundle_dir: str, threads: int) -> Predictor:
-    from specscan.scoring.predictor import Predictor
+    from specscan.artifact.predictor import Predictor
 
     key = (bundle_dir, threads)
     if key not in _PREDICTORS:

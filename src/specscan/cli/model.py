@@ -18,7 +18,7 @@ ModelOption = Annotated[str, typer.Option(
 
 
 def _predictor(model: str):  # type: ignore[no-untyped-def]
-    from specscan.scoring.predictor import Predictor
+    from specscan.artifact.predictor import Predictor
 
     if Path(model).is_dir():  # a bundle directory needs no registry (and no mlflow installed)
         return Predictor(Path(model))

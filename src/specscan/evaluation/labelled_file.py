@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from specscan.artifact.predictor import Predictor
 from specscan.data.validation import load_labelled
 from specscan.evaluation.metrics import EvaluationReport, evaluate_frame
-from specscan.scoring.predictor import Predictor
 
 
 def evaluate_labelled_file(predictor: Predictor, path: Path, *, max_text_chars: int) -> EvaluationReport:

@@ -12,9 +12,9 @@ import torch
 from pydantic import BaseModel
 from torch import nn
 
+from specscan.artifact.predictor import Predictor
 from specscan.errors import ParityError
 from specscan.model.network import WithProbabilities
-from specscan.scoring.predictor import Predictor
 
 log = logging.getLogger(__name__)
 OPSET = 18
@@ -33,9 +33,10 @@ class ParityReport(BaseModel):
         return self.max_abs_diff <= self.tolerance
 
 
-def export_onnx(model: nn.Module, out_path: Path) -> None:
-    """Write the model, returning probabilities, with dynamic `batch` and `sequence` axes."""
-    wrapped = WithProbabilities(model).eval()
+def export_onnx(model: nn.Module, out_path: Path, *, temperature: float = 1.0) -> None:
+    """Write the model, returning probabilities (logits / `temperature`, softmaxed), with dynamic
+    `batch` and `sequence` axes."""
+    wrapped = WithProbabilities(model, temperature).eval()
     example = torch.ones(2, 16, dtype=torch.int64)
     with warnings.catch_warnings():
         # nn.GRU's shape checks compare sizes that are static for a given model; the tracer
@@ -53,7 +54,7 @@ def check_parity(model: nn.Module, bundle_dir: Path, texts: Sequence[str], *,
     """Compare PyTorch and ONNX Runtime probabilities on `texts`; raise ParityError past tolerance."""
     predictor = Predictor(bundle_dir)
     threshold = predictor.manifest.threshold
-    wrapped = WithProbabilities(model).eval()
+    wrapped = WithProbabilities(model, predictor.manifest.temperature).eval()
     worst, agree = 0.0, 0
     for start in range(0, len(texts), batch_size):
         ids = predictor.encode(texts[start : start + batch_size])

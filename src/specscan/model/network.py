@@ -166,11 +166,12 @@ def build_model(config: ModelConfig) -> nn.Module:
 
 
 class WithProbabilities(nn.Module):
-    """Wraps a classifier so its output is class probabilities (what the ONNX graph returns)."""
+    """Wraps a classifier so its output is calibrated class probabilities (what the ONNX graph returns)."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, temperature: float = 1.0) -> None:
         super().__init__()
         self.model = model
+        self.temperature = temperature
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.model(input_ids), dim=-1)
+        return torch.softmax(self.model(input_ids) / self.temperature, dim=-1)

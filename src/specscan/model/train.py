@@ -21,9 +21,11 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from specscan.artifact import normaliser
+from specscan.artifact.bundle import TOKENIZER_FILE
+from specscan.artifact.tokenizer import PAD_ID, train_tokenizer
+from specscan.model.calibration import fit_temperature, logits_of
 from specscan.model.network import ModelConfig, NetworkShape, build_model
-from specscan.model.tokenizer import PAD_ID, train_tokenizer
-from specscan.scoring.bundle import TOKENIZER_FILE
 
 WEIGHTS_FILE = "model.pt"
 
@@ -47,6 +49,7 @@ class TrainConfig(NetworkShape):
     patience: int = Field(default=3, ge=1)
     seed: int = 13
     nproc: int = Field(default=1, ge=1, description="processes for torch.distributed (gloo)")
+    normalise: bool = Field(default=True, description="rewrite concentrations canonically before tokenising")
 
     def network_config(self, vocab_size: int) -> ModelConfig:
         shape = self.model_dump(include=set(NetworkShape.model_fields))
@@ -61,6 +64,17 @@ class TrainResult(BaseModel):
     epochs_run: int
     seconds: float
     history: list[dict[str, float]]
+    temperature: float = 1.0
+
+
+@dataclass
+class Trained:
+    """A trained network (eval mode) with what an artifact must say about it."""
+
+    model: nn.Module
+    network: dict[str, Any]  # the constructor arguments (ModelConfig)
+    normaliser: str | None  # the text normaliser version it was trained behind
+    temperature: float  # fitted on validation data
 
 
 @dataclass
@@ -107,6 +121,23 @@ def _macro_f1(c: torch.Tensor) -> float:
     return float(np.mean(f1s))
 
 
+def _length_batches(lengths: np.ndarray, order: np.ndarray, batch_size: int,
+                    rng: np.random.Generator) -> list[np.ndarray]:
+    """Batches of rows of similar length, in random order.
+
+    Rows are taken in `order` (already shuffled), sorted by length within windows of 50 batches,
+    cut into batches, and the batches shuffled: a batch pads little, and which rows meet in a batch
+    still changes every epoch.
+    """
+    window = batch_size * 50
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), window):
+        chunk = order[start : start + window]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
 def _steps_per_epoch(rows: int, world: int, batch_size: int) -> int:
     """Every rank takes the same number of steps, or the all-reduce of the last one hangs."""
     if world == 1:
@@ -127,6 +158,7 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     rng = np.random.default_rng(config.seed)
+    lengths = np.fromiter((len(r) for r in train.ids), dtype=np.int64, count=len(train.ids))
     steps_per_epoch = _steps_per_epoch(len(train.labels), world, config.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=steps_per_epoch * config.max_epochs,
@@ -140,13 +172,14 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
     epoch = 0
     for epoch in range(1, config.max_epochs + 1):
         order = rng.permutation(len(train.labels))  # same on all ranks: same seed
-        shard = order[rank::world]
+        batches = _length_batches(lengths, order[rank::world], config.batch_size,
+                                  np.random.default_rng([config.seed, rank, epoch]))
         steps = steps_per_epoch
         wrapped.train()
         total = 0.0
         bar = tqdm(range(steps), desc=f"epoch {epoch}", disable=not show, leave=False)
         for step in bar:
-            ids, y = _batch(train, shard[step * config.batch_size : (step + 1) * config.batch_size])
+            ids, y = _batch(train, batches[step])
             optimizer.zero_grad()
             loss = loss_fn(wrapped(ids), y)
             loss.backward()
@@ -188,11 +221,18 @@ def _free_port() -> int:
 
 
 def train_model(train_texts: list[str], train_labels: np.ndarray, val_texts: list[str],
-                val_labels: np.ndarray, *, config: TrainConfig, out_dir: Path) -> TrainResult:
-    """Fit the tokenizer and the network; write tokenizer.json, model.pt and history.json."""
+                val_labels: np.ndarray, *, config: TrainConfig, out_dir: Path,
+                calibration_labels: np.ndarray | None = None) -> TrainResult:
+    """Fit the tokenizer and the network, then the temperature; write tokenizer.json, model.pt and
+    history.json. The temperature is fitted on `calibration_labels` (clean labels of the validation
+    texts, where known) or else on `val_labels`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
+    version = normaliser.VERSION if config.normalise else None
+    prepare = normaliser.for_version(version)
+    train_texts = [prepare(text) for text in train_texts]
+    val_texts = [prepare(text) for text in val_texts]
     tokenizer = train_tokenizer(train_texts, vocab_size=config.vocab_size, max_len=config.max_len)
     tokenizer.save(str(out_dir / TOKENIZER_FILE))
     vocab_size = tokenizer.get_vocab_size()
@@ -204,14 +244,26 @@ def train_model(train_texts: list[str], train_labels: np.ndarray, val_texts: lis
         torch.multiprocessing.spawn(
             _worker, args=(config.nproc, _free_port(), config, out_dir, train, val, vocab_size),
             nprocs=config.nproc, join=True)
-    return TrainResult.model_validate(json.loads((out_dir / HISTORY_FILE).read_text()))
+    saved = torch.load(out_dir / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+    model = build_model(ModelConfig(**saved["config"]))
+    model.load_state_dict(saved["state_dict"])
+    order = np.argsort([len(ids) for ids in val.ids], kind="stable")
+    batches = [_batch(val, order[i : i + 512])[0] for i in range(0, len(order), 512)]
+    labels = (calibration_labels if calibration_labels is not None else val.labels)[order]
+    temperature = fit_temperature(logits_of(model, batches), labels.astype(np.int64))
+    torch.save({**saved, "normaliser": version, "temperature": temperature}, out_dir / WEIGHTS_FILE)
+    result = TrainResult.model_validate(json.loads((out_dir / HISTORY_FILE).read_text()))
+    result.temperature = temperature
+    (out_dir / HISTORY_FILE).write_text(result.model_dump_json(indent=2))
+    log.info("temperature %.3f (fitted on %d validation rows)", temperature, len(labels))
+    return result
 
 
-def load_trained(out_dir: Path) -> tuple[nn.Module, dict[str, Any]]:
-    """The trained network (eval mode) and its config, from a training output directory."""
+def load_trained(out_dir: Path) -> Trained:
+    """The trained network (eval mode) and what its artifact records, from a training output directory."""
     saved = torch.load(out_dir / WEIGHTS_FILE, map_location="cpu", weights_only=True)
     config = ModelConfig(**saved["config"])
     model = build_model(config)
     model.load_state_dict(saved["state_dict"])
     model.eval()
-    return model, saved["config"]
+    return Trained(model, saved["config"], saved.get("normaliser"), float(saved.get("temperature", 1.0)))

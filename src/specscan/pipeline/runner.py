@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 import specscan
+from specscan.artifact.bundle import read_manifest
 from specscan.errors import DataValidationError
 from specscan.evaluation.metrics import flat_metrics
 from specscan.evaluation.model_card import render_model_card
@@ -20,7 +21,6 @@ from specscan.pipeline.cache import StepResult, digest_path, run_cached, step_ke
 from specscan.pipeline.config import PipelineConfig
 from specscan.pipeline.gate import GateDecision, decide
 from specscan.registry import SHA_TAGS, Registry
-from specscan.scoring.bundle import read_manifest
 from specscan.settings import Settings
 
 log = logging.getLogger(__name__)

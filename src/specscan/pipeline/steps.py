@@ -146,14 +146,15 @@ def train(prepared: Path, out: Path, *, config: PipelineConfig) -> TrainSummary:
     out.mkdir(parents=True, exist_ok=True)
     tr = pd.read_parquet(prepared / "train.parquet")
     va = pd.read_parquet(prepared / "val.parquet")
+    clean = va["label_eval"].to_numpy() if "label_eval" in va.columns else None
     result = train_model(tr["text"].tolist(), tr["label"].to_numpy(), va["text"].tolist(),
-                         va["label"].to_numpy(), config=config.train, out_dir=out)
+                         va["label"].to_numpy(), config=config.train, out_dir=out, calibration_labels=clean)
     started = time.perf_counter()
     baseline = train_baseline(tr["text"].tolist(), tr["label"].to_numpy(), seed=config.train.seed)
     (out / "baseline").mkdir()
     for name, frame in eval_sets(prepared).items():
         np.save(out / "baseline" / f"{name}.npy", baseline_proba(baseline, frame["text"].tolist()))
-    model, _ = load_trained(out)
+    model = load_trained(out).model
     summary = TrainSummary(
         best_epoch=result.best_epoch, best_val_macro_f1=result.best_val_macro_f1,
         epochs_run=result.epochs_run, seconds=result.seconds,
@@ -175,16 +176,18 @@ class ExportSummary(BaseModel):
 def export(trained: Path, prepared: Path, out: Path, *, config: PipelineConfig,
            lineage: dict[str, str]) -> ExportSummary:
     """Write the ONNX bundle and check its parity with PyTorch; raise ParityError if they differ."""
+    from specscan.artifact.bundle import ONNX_FILE, TOKENIZER_FILE, write_manifest
     from specscan.model.export import check_parity, export_onnx
     from specscan.model.train import load_trained
-    from specscan.scoring.bundle import ONNX_FILE, TOKENIZER_FILE, write_manifest
 
     bundle = out / "bundle"
     bundle.mkdir(parents=True)
-    model, network = load_trained(trained)
-    export_onnx(model, bundle / ONNX_FILE)
+    done = load_trained(trained)
+    model = done.model
+    export_onnx(model, bundle / ONNX_FILE, temperature=done.temperature)
     shutil.copy(trained / TOKENIZER_FILE, bundle / TOKENIZER_FILE)
-    write_manifest(bundle, max_len=config.train.max_len, network=network, lineage=lineage)
+    write_manifest(bundle, max_len=config.train.max_len, network=done.network, lineage=lineage,
+                   normaliser=done.normaliser, temperature=done.temperature)
     texts = pd.concat([*eval_sets(prepared).values(), pd.read_parquet(prepared / "val.parquet")])
     texts = texts["text"].drop_duplicates().tolist()[: config.parity_texts]
     report = check_parity(model, bundle, texts, tolerance=config.parity_tolerance)
@@ -207,8 +210,8 @@ class EvaluationSummary(BaseModel):
 def evaluate(bundle: Path, prepared: Path, trained: Path, out: Path, *,
              champion: Path | None = None, champion_version: int | None = None) -> EvaluationSummary:
     """Score every evaluation set with the ONNX bundle (and the baseline, and the champion)."""
+    from specscan.artifact.predictor import Predictor
     from specscan.evaluation.plots import save_plots
-    from specscan.scoring.predictor import Predictor
 
     out.mkdir(parents=True, exist_ok=True)
     predictor = Predictor(bundle)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from specscan.artifact.bundle import read_manifest
+from specscan.artifact.predictor import Predictor
 from specscan.errors import ModelLoadError
-from specscan.scoring.bundle import read_manifest
-from specscan.scoring.predictor import Predictor
 from specscan.settings import Settings
 from specscan.texts import label_of
 

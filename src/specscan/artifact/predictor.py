@@ -1,4 +1,4 @@
-"""Predictions from a model bundle with ONNX Runtime and the bundle's own tokenizer."""
+"""Predictions from a model bundle with ONNX Runtime, the bundle's own normaliser and tokenizer."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from specscan.artifact import normaliser
+from specscan.artifact.bundle import ONNX_FILE, TOKENIZER_FILE, BundleManifest, read_manifest
+from specscan.artifact.tokenizer import encode
 from specscan.errors import ModelLoadError
-from specscan.model.tokenizer import encode
-from specscan.scoring.bundle import ONNX_FILE, TOKENIZER_FILE, BundleManifest, read_manifest
 from specscan.texts import label_of
 
 
@@ -39,12 +40,13 @@ class Predictor:
             self.session = ort.InferenceSession(
                 str(bundle_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"])
             self.tokenizer = Tokenizer.from_file(str(bundle_dir / TOKENIZER_FILE))
+            self.normalise = normaliser.for_version(self.manifest.normaliser)
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelLoadError(f"cannot load model bundle {bundle_dir}: {exc}") from exc
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Token ids exactly as the model saw them in training."""
-        return encode(self.tokenizer, texts)
+        """Token ids exactly as the model saw them in training: normalised, then tokenised."""
+        return encode(self.tokenizer, [self.normalise(text) for text in texts])
 
     def predict_ids(self, ids: np.ndarray) -> np.ndarray:
         """Probability of non_compliant for already-encoded rows."""

@@ -3,7 +3,8 @@
     bundle/
       model.onnx       input `input_ids` int64 [batch, seq]; output `probabilities` float [batch, 2]
       tokenizer.json   Hugging Face tokenizer, padding and truncation included
-      bundle.json      this manifest: labels, decision threshold, model config, SHA-256 of the two files, lineage
+      bundle.json      this manifest: labels, decision threshold, text normaliser version, model config,
+                       calibration, SHA-256 of the two files, lineage
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class BundleManifest(BaseModel):
     labels: tuple[str, str] = LABELS
     # labels[1] from this probability of it on (`texts.label_of`); bundles written before it was recorded used 0.5
     threshold: float = Field(default=THRESHOLD, gt=0.0, lt=1.0)
+    # the canonical-quantity normaliser applied before tokenising (`artifact.normaliser`); None: none
+    normaliser: str | None = None
+    # the logits were divided by this before the softmax inside model.onnx (fitted on validation data)
+    temperature: float = Field(default=1.0, gt=0.0)
     input_name: str = "input_ids"
     output_name: str = "probabilities"
     max_len: int
@@ -49,10 +54,12 @@ def sha256_file(path: Path) -> str:
 
 
 def write_manifest(bundle_dir: Path, *, max_len: int, network: dict[str, Any],
-                   lineage: dict[str, str] | None = None, threshold: float = THRESHOLD) -> BundleManifest:
+                   lineage: dict[str, str] | None = None, threshold: float = THRESHOLD,
+                   normaliser: str | None = None, temperature: float = 1.0) -> BundleManifest:
     """Hash the bundle's files and write bundle.json beside them."""
     manifest = BundleManifest(
         max_len=max_len, network=network, lineage=lineage or {}, threshold=threshold,
+        normaliser=normaliser, temperature=temperature,
         sha256={name: sha256_file(bundle_dir / name) for name in (ONNX_FILE, TOKENIZER_FILE)},
     )
     (bundle_dir / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2))

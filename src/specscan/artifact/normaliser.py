@@ -1,0 +1,162 @@
+"""The canonical-quantity normaliser: every written concentration becomes one form before tokenising.
+
+"0,30 wt-%", "3000 mg/kg", "3 g/kg", "max. 0.3 percent" and "≤ 3 000 ppm" all say the same
+thing; the network should not have to learn each spelling. The normaliser rewrites each of them as
+a qualifier and a fixed-width percentage, "≤ 000.3000 %", so that digit i always means the same
+power of ten (1 % = 10,000 ppm = 10,000 mg/kg = 10 g/kg = 10 mg/g). Ranges become
+"000.0500 % to 000.0800 %"; qualifiers become one of ≤ < ≥ > ~. Everything else is left as written.
+
+It is part of the model artifact: its version is recorded in bundle.json, and training, the
+scoring service, batch (local and Spark), `predict` and the edge scorer all call this one function.
+Standard library only; linear in the text length (a 10,000-digit number is left alone, quickly).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+
+VERSION = "1"
+_MAX_PERCENT = Decimal(1000)
+
+# --- units, as ppm per unit --------------------------------------------------------------------------
+_PERCENT = (r"%(?:\s*\(?\s*(?:w/w|m/m|wt\.?|by\s+weight|by\s+wt\.?|by\s+mass)\s*\)?)?"
+            r"|(?:wt|weight|mass|m)\s*\.?\s*-?\s*%|per\s?cent(?:\s+by\s+weight)?|pct|wt_pct")
+_PPM = r"ppmw?(?:\s*\(w/w\))?|ppm\s+by\s+weight|mg\s*/\s*kg|mg_?kg|mg\s*kg[-−]1|[µμu]g\s*/\s*g|ugg"
+_PER_MILLE = r"g\s*/\s*kg|mg\s*/\s*g|g_?kg|mgg"
+_PPB = r"ppb|[µμu]g\s*/\s*kg|ug_?kg"
+_UNITS = ((_PERCENT, Decimal(10_000)), (_PPM, Decimal(1)), (_PER_MILLE, Decimal(1000)), (_PPB, Decimal("0.001")))
+
+
+def _unit(prefix: str) -> str:
+    return "|".join(f"(?P<{prefix}{i}>{pattern})" for i, (pattern, _) in enumerate(_UNITS))
+
+
+# --- numbers: spaced thousands (whole numbers only), or a decimal point or comma; at most 15 digits -----
+_NUMBER = (r"(?<![\w.,])(?:\d{1,3}(?:[ \u00a0']\d{3})+(?![.,]?\d)|\d{1,15}(?:[.,]\d{1,8})?)(?!\d)"
+           r"|(?<![\w.,])[.,]\d{1,8}(?!\d)")
+
+# --- qualifiers ------------------------------------------------------------------------------------
+_QUALIFIERS = {
+    "≤": r"max(?:imum)?\.?|≤|<=|=<|⩽|up\s+to|not\s+more\s+than|no\s+more\s+than|not\s+exceeding|at\s+most",
+    "<": r"<|less\s+than|lower\s+than|below|under",
+    "≥": r"min(?:imum)?\.?|≥|>=|=>|⩾|at\s+least|not\s+less\s+than|no\s+less\s+than",
+    ">": r">|more\s+than|greater\s+than|higher\s+than|above|over|exceeding|in\s+excess\s+of",
+    "~": r"ca\.?|c\.|approx(?:imately|\.)?|about|around|roughly|~|≈",
+}
+_BEFORE = "|".join(f"(?P<q{i}>{pattern})" for i, pattern in enumerate(_QUALIFIERS.values()))
+_AFTER = {"≤": r"max(?:imum)?\.?|\(max\.?\)|or\s+less|or\s+below", "≥": r"min(?:imum)?\.?|or\s+more"}
+_SYMBOLS = tuple(_QUALIFIERS)
+
+_QUANTITY = re.compile(
+    rf"(?:(?<![a-z])(?:{_BEFORE})\s*)?"
+    rf"(?:between\s+(?P<between>{_NUMBER})\s+and\s+)?"
+    rf"(?:(?P<low>{_NUMBER})\s*(?:{_unit('l')})?\s*(?P<dash>-|–|—|to|…|\.\.)\s*)?"
+    rf"(?P<value>{_NUMBER})\s?(?:{_unit('u')})(?![a-z])"
+    rf"(?:\s+(?P<after_max>{_AFTER['≤']})|\s+(?P<after_min>{_AFTER['≥']}))?",
+    re.IGNORECASE,
+)
+# "PB_PPM=850", "Cd [mg/kg]: 12", "lead (%) 0.3", "ppm: 40": the unit written as the key of a number
+_KEYED = re.compile(
+    rf"(?:(?<=[_(\[])(?:{_unit('u')})[)\]]?\s*[:=]?|(?<![\w%])(?:{_unit('k')})\s*[:=])"
+    rf"\s*(?:(?P<kq><=|>=|<|>|≤|≥|~)\s*)?(?P<kvalue>{_NUMBER})(?![\d.,]|\s*%)",
+    re.IGNORECASE,
+)
+_SPACES = re.compile(r"\s+")
+
+
+def _decimal(written: str, *, percent: bool) -> Decimal | None:
+    """A written number as a decimal: "0,30" (decimal comma), "1,200 ppm" / "20 000" (thousands)."""
+    text = written.replace("\u00a0", " ").replace("'", " ")
+    if " " in text:
+        text = text.replace(" ", "")
+    if "," in text and "." not in text:
+        whole, _, fraction = text.partition(",")
+        thousands = not percent and len(fraction) == 3 and whole not in ("", "0")
+        text = whole + fraction if thousands else f"{whole}.{fraction}"
+    elif "," in text:
+        text = text.replace(",", "")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def _percent(value: Decimal) -> str:
+    """Fixed width, four decimals: 0.085 -> "000.0850"."""
+    return f"{min(value, _MAX_PERCENT):08.4f}"
+
+
+def _unit_factor(match: re.Match[str]) -> tuple[Decimal, bool]:
+    """(ppm per unit, is a percentage) of the unit the match found."""
+    groups = match.groupdict()
+    for i, (_, factor) in enumerate(_UNITS):
+        if groups.get(f"u{i}") is not None or groups.get(f"k{i}") is not None:
+            return factor, i == 0
+    raise AssertionError("a quantity without a unit")  # pragma: no cover
+
+
+def _qualifier(match: re.Match[str]) -> str:
+    for i, symbol in enumerate(_SYMBOLS):
+        if match.group(f"q{i}") is not None:
+            return symbol
+    if match.group("after_max"):
+        return "≤"
+    if match.group("after_min"):
+        return "≥"
+    return ""
+
+
+def _as_percent(written: str, factor: Decimal, percent: bool) -> str | None:
+    value = _decimal(written, percent=percent)
+    return None if value is None else _percent(value * factor / 10_000)
+
+
+def _quantity(match: re.Match[str]) -> str:
+    factor, percent = _unit_factor(match)
+    value = _as_percent(match.group("value"), factor, percent)
+    if value is None:
+        return match.group(0)
+    low_text = match.group("between") or match.group("low")
+    qualifier = _qualifier(match)
+    if low_text is not None:
+        low = _as_percent(low_text, factor, percent)
+        if low is not None:
+            return f"{qualifier} {low} % to {value} %".lstrip()
+    return f"{qualifier} {value} %".lstrip()
+
+
+def _keyed(match: re.Match[str]) -> str:
+    factor, percent = _unit_factor(match)
+    value = _as_percent(match.group("kvalue"), factor, percent)
+    if value is None:
+        return match.group(0)
+    qualifier = {"<=": "≤", ">=": "≥"}.get(match.group("kq") or "", match.group("kq") or "")
+    head = match.group(0)[: match.start("kvalue") - match.start(0)].rstrip()
+    head = re.sub(r"(?:<=|>=|<|>|≤|≥|~)$", "", head).rstrip()
+    return f"{head} {qualifier} {value} %".replace("  ", " ")
+
+
+def normalise(text: str) -> str:
+    """The text with every concentration in canonical form, NFKC-normalised, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text)
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    text = _SPACES.sub(" ", text).strip()
+    text = _QUANTITY.sub(_quantity, text)
+    return _KEYED.sub(_keyed, text)
+
+
+def _as_written(text: str) -> str:
+    return text
+
+
+def for_version(version: str | None) -> Callable[[str], str]:
+    """The normaliser a bundle names in its manifest; ValueError for one this code does not have."""
+    if version is None:
+        return _as_written
+    if version != VERSION:
+        raise ValueError(f"text normaliser version {version!r} is not known here (this specscan has {VERSION!r})")
+    return normalise
