@@ -451,6 +451,10 @@ def _german(record: Record, r: random.Random, st: Style) -> str:
         ("contacts", "Kontakte"),
         ("brass", "Messing"),
         ("coating", "Beschichtung"),
+        ("approval", "Genehmigung"),
+        ("expired", "abgelaufen"),
+        ("withdrawn", "zurückgezogen"),
+        ("none", "keine"),
     ):
         if r.random() < 0.4:
             text = text.replace(en, de)

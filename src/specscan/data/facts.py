@@ -125,10 +125,25 @@ def _round(x: float, digits: int) -> Decimal:
     return value.quantize(step) if exponent < 0 else value.quantize(Decimal(1))
 
 
-def _written(r: random.Random, ppm: float) -> tuple[Decimal, str]:
+def _written(r: random.Random, ppm: float, digits: int | None = None) -> tuple[Decimal, str]:
     unit = _unit_for(r, ppm)
-    value = _round(ppm / float(UNIT_PPM[unit]), r.choice((1, 2, 2, 2, 3)))
+    value = _round(ppm / float(UNIT_PPM[unit]), digits or r.choice((1, 2, 2, 2, 3)))
     return (value if value > 0 else Decimal(1).scaleb(value.as_tuple().exponent)), unit  # type: ignore[arg-type]
+
+
+def _near(r: random.Random, anchor: Decimal, side: str) -> tuple[float, int | None]:
+    """A concentration relative to `anchor` in ppm, often close to it, with the digits to write it."""
+    u, above = r.random(), side in ("over", "exempt_over")
+    if u < 0.25:  # within 5 %: "0.104 %", "1 020 ppm", "0.37 %"
+        factor = r.uniform(1.002, 1.05) if above else r.uniform(0.95, 0.998)
+        return float(anchor) * factor, r.choice((3, 3, 4))
+    if u < 0.55:
+        return float(anchor) * (r.uniform(1.05, 1.35) if above else r.uniform(0.65, 0.95)), None
+    return float(anchor) * (
+        math.exp(r.uniform(math.log(1.35), math.log(25)))
+        if above
+        else math.exp(r.uniform(math.log(0.002), math.log(0.65)))
+    ), None
 
 
 def _at(r: random.Random, limit: Decimal) -> tuple[Decimal, str]:
@@ -190,35 +205,30 @@ def figure_for(r: random.Random, substance: Substance, cls: MaterialClass, side:
         value, unit = _written(r, math.exp(r.uniform(math.log(0.01), math.log(500))))
         return Figure(value, unit, r.choice(("eq", "eq", "approx")))  # type: ignore[arg-type]
     general = rules.LIMIT_PPM[substance]
+    exempt = [x for x in limits if x > general]
     for _ in range(50):
         u = r.random()
-        if side == "at" or (side == "exempt_ok" and u < 0.15):
-            anchor = general if side == "at" else r.choice([x for x in limits if x > general])
+        if side == "at" or (side in ("under", "exempt_ok") and u < 0.15):  # exactly at a limit is compliant
+            anchor = general if side in ("at", "under") else r.choice(exempt)
             value, unit = _at(r, anchor)
             figure = Figure(value, unit, r.choice(("eq", "eq", "eq", "max", "lt")))  # type: ignore[arg-type]
             if decided(figure, limits):
                 return figure
             continue
         if side == "over":
-            anchor = limits[0] if cls == "other" else general
-            ppm = float(anchor) * (
-                r.uniform(1.02, 1.3) if u < 0.4 else math.exp(r.uniform(math.log(1.3), math.log(25)))
-            )
+            ppm, digits = _near(r, limits[0] if cls == "other" else general, side)
         elif side == "exempt_over":
-            anchor = r.choice(limits)
-            ppm = float(anchor) * (r.uniform(1.02, 1.3) if u < 0.45 else r.uniform(1.3, 3.5))
+            ppm, digits = _near(r, max(limits), side)
+            ppm = min(ppm, 400_000)
         elif side == "exempt_ok":
-            top = max(limits)
-            ppm = (
-                r.uniform(0.7, 1.0) * float(r.choice(limits))
-                if u < 0.5
-                else math.exp(r.uniform(math.log(float(general) * 1.1), math.log(float(top))))
-            )
+            if u < 0.6:
+                ppm, digits = _near(r, r.choice(exempt), "under")
+                ppm = max(ppm, float(general) * 1.05)
+            else:
+                ppm, digits = math.exp(r.uniform(math.log(float(general) * 1.05), math.log(float(max(limits))))), None
         else:  # under
-            ppm = float(general) * (
-                r.uniform(0.7, 0.999) if u < 0.35 else math.exp(r.uniform(math.log(0.002), math.log(0.7)))
-            )
-        value, unit = _written(r, ppm)
+            ppm, digits = _near(r, general, side)
+        value, unit = _written(r, ppm, digits)
         figure = _relation(r, value, unit, limits)
         q = figure.quantity()
         sides = {
@@ -255,8 +265,9 @@ FOCI: dict[str, float] = {
     "absent": 6.5,
     "approval_valid": 4,
     "approval_not_required": 4.5,
-    "distractor": 3.5,
-    "none": 2.5,
+    "distractor": 5,
+    "none": 8,
+    "benign_rich": 5,
 }
 _FOCUS_NAMES = tuple(FOCI)
 _FOCUS_WEIGHTS = tuple(FOCI.values())
@@ -314,10 +325,10 @@ def _name(r: random.Random, kind: str, leaded: bool) -> str:
     return _pick(r, spec.leaded) if leaded and spec.leaded else _pick(r, spec.names)
 
 
-def _benign(r: random.Random, kind: str) -> Claim | None:
-    """An optional statement that never makes a component non-compliant."""
+def _benign(r: random.Random, kind: str, share: float = 0.3) -> Claim | None:
+    """With probability about `share`, a statement that never makes a component non-compliant."""
     spec = M.KINDS[kind]
-    u = r.random()
+    u = r.random() * 0.3 / share
     if u < 0.2:
         options = [s for s in rules.SUBSTANCES if s in spec.absent or s in spec.amounts or s in spec.present]
         options = [s for s in options if s != "pfas" or s in spec.absent]
@@ -391,9 +402,18 @@ def _primary(r: random.Random, focus: str) -> tuple[str, str, str, Claim, bool]:
         kinds = _kinds_carrying(substance, "amount", classes)
         if focus == "below_limit" and substance == "lead" and r.random() < 0.3:
             kinds = _kinds_carrying(substance, "amount")  # lead under 0.1 % in an exempt material too
+        if focus == "lead_over" and r.random() < 0.4:
+            kinds = [k for k in kinds if k in ("steel", "zinc", "coating", "solder")]  # metals that look exempt
         claim = Claim(substance, "amount")
         category, role, kind = _pick_place(r, kinds)
-        claim.figure = figure_for(r, substance, M.KINDS[kind].cls, side)
+        cls = M.KINDS[kind].cls
+        claim.figure = figure_for(r, substance, cls, side)
+        if focus == "lead_over" and r.random() < 0.35:
+            # a figure an exempt material could have (0.3 %, 0.38 %, 3 %) in one that has no exemption
+            looks_exempt = r.choice(("copper_alloy", "machining_steel", "aluminium_alloy"))
+            tempting = figure_for(r, "lead", looks_exempt, "exempt_ok")  # type: ignore[arg-type]
+            if decided(tempting, limits_for("lead", cls)):
+                claim.figure = tempting
         return category, role, kind, claim, False
     category, role, kind = _pick_place(r, kinds)
     return category, role, kind, claim, leaded
@@ -414,7 +434,7 @@ def sample_record(r: random.Random) -> Record:
         category = _pick(r, sorted(rules.SAFETY_CRITICAL))
     elif focus == "approval_not_required":
         category = _pick(r, [c for c in M.CATEGORIES if c not in rules.SAFETY_CRITICAL])
-    elif focus in ("distractor", "none"):
+    elif focus in ("distractor", "none", "benign_rich"):
         category = _pick(r, M.CATEGORIES)
     else:
         category, role, kind, claim, leaded = _primary(r, focus)
@@ -430,25 +450,30 @@ def sample_record(r: random.Random) -> Record:
     else:
         part = _pick(r, parts)
     components: list[Component] = []
-    short = r.random() < 0.3
+    rich = focus == "benign_rich"  # several statements, all of them harmless
+    share = 0.9 if rich else 0.3
+    short = not rich and r.random() < 0.3
     if primary is not None and not primary.role:
         components.append(primary)
     elif part.body and (primary is None or r.random() < 0.5):
         kind = _pick(r, part.body)
         components.append(
             Component(
-                "", kind, _name(r, kind, r.random() < 0.15), [c for c in [_benign(r, kind)] if c and focus != "none"]
+                "",
+                kind,
+                _name(r, kind, r.random() < 0.15),
+                [c for c in [_benign(r, kind, share)] if c and focus != "none"],
             )
         )
     roles = [(role, kinds) for role, kinds in M.ROLE_KINDS[category] if primary is None or role != primary.role]
-    n_extra = 0 if short else r.choice((0, 1, 1, 2, 2, 3))
+    n_extra = 0 if short else r.choice((2, 3, 3, 4) if rich else (0, 1, 1, 2, 2, 3))
     if primary is None and not components:
         n_extra = max(1, n_extra)
     extras = []
     for role, kinds in r.sample(roles, min(n_extra, len(roles))):
         kind = _pick(r, kinds)
-        claims = [c for c in [_benign(r, kind)] if c and focus != "none"]
-        if focus not in ("none", "distractor") and not claims and r.random() < 0.04:
+        claims = [c for c in [_benign(r, kind, share)] if c and focus != "none"]
+        if focus not in ("none", "distractor", "benign_rich") and not claims and r.random() < 0.04:
             claims = [c for c in [_violation(r, kind)] if c]
         extras.append(Component(role, kind, _name(r, kind, r.random() < 0.15), claims))
     if primary is not None and primary.role:

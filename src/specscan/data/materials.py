@@ -294,7 +294,11 @@ KINDS: dict[str, MaterialKind] = {
                 "yellow chromate conversion coating",
                 "{m}, olive drab chromate",
                 "hexavalent chromate passivation",
+                "yellow dichromate",
+                "zinc dichromate finish",
+                "{m}, yellow iridescent chromate",
             ),
+            "lead": ("terne plating (lead-tin)", "tin-lead plating", "SnPb plating"),
         },
         absent={
             "cr6": (
@@ -303,7 +307,10 @@ KINDS: dict[str, MaterialKind] = {
                 "{m}, Cr(VI)-free blue passivate",
                 "trivalent blue passivation",
                 "thick-layer Cr(III) passivation",
-            )
+                "chromate-free {m}",
+                "{m}, chromate-free",
+            ),
+            "lead": ("lead-free tin plating", "matte tin plating, Pb-free"),
         },
     ),
     "pvc": MaterialKind(
@@ -429,6 +436,11 @@ KINDS: dict[str, MaterialKind] = {
                 "SnPb37 solder joints",
                 "lead-containing solder",
                 "eutectic tin-lead solder",
+                "soldered with tin-lead",
+                "SnPb solder joints",
+                "soldered with tin-lead",
+                "SnPb plated",
+                "tin-lead finish",
             )
         },
         absent={
@@ -614,7 +626,21 @@ KINDS: dict[str, MaterialKind] = {
         ("balance weight", "weight", "ballast"),
         (),
         present={
-            "lead": ("lead balance weights", "cast lead", "Pb weights", "lead", "lead ballast", "clip-on lead weights")
+            "lead": (
+                "lead balance weights",
+                "cast lead",
+                "Pb weights",
+                "lead",
+                "lead ballast",
+                "clip-on lead weights",
+                "lead alloy",
+                "lead-antimony alloy",
+                "cast from lead alloy",
+                "{m}, lead",
+                "{m} made of lead",
+                "PB",
+                "lead (Pb) {m}",
+            )
         },
         absent={"lead": ("zinc balance weights (lead-free)", "steel adhesive weights, no lead", "lead-free weights")},
     ),
@@ -733,6 +759,7 @@ PARTS: dict[str, tuple[Part, ...]] = {
         ("handbrake shoe kit", "HANDBRK SHOE KIT", "friction"),
     ),
     "brake_hardware": _parts(
+        ("brake pad wear sensor", "BRK PAD WEAR SENSOR", ""),
         ("brake disc", "BRK DISC", "steel"),
         ("brake caliper", "BRK CALIPER", "aluminium_alloy steel"),
         ("brake hose", "BRK HOSE", "rubber"),
@@ -873,6 +900,9 @@ PARTS: dict[str, tuple[Part, ...]] = {
         ("pigtail with flying lead", "PIGTAIL", ""),
     ),
     "electronics": _parts(
+        ("brake light switch", "BRAKE LIGHT SWITCH", ""),
+        ("tyre pressure sensor", "TPMS SENSOR", ""),
+        ("seat belt reminder sensor", "BELT REMINDER SENSOR", ""),
         ("engine control unit", "ECU", ""),
         ("body control module", "BCM", ""),
         ("instrument cluster", "INSTR CLUSTER", ""),
@@ -892,6 +922,9 @@ PARTS: dict[str, tuple[Part, ...]] = {
         ("horn", "HORN", ""), ("disc horn 12 V", "HORN DISC 12V", ""), ("dual-tone horn", "HORN DUAL-TONE", "")
     ),
     "wiper": _parts(
+        ("headlamp washer nozzle", "HDLMP WASHER NOZZLE", "plastic"),
+        ("windscreen wiper blade", "WSCR WIPER BLADE", "rubber"),
+        ("windscreen washer pump", "WSCR WASHER PUMP", ""),
         ("wiper blade", "WIPER BLADE", "rubber"),
         ("wiper arm", "WIPER ARM", "steel"),
         ("wiper motor", "WIPER MOTOR", ""),
@@ -997,6 +1030,7 @@ PARTS: dict[str, tuple[Part, ...]] = {
         ("AC service valve", "A/C SERVICE VALVE", "brass"),
     ),
     "accessory": _parts(
+        ("tyre repair kit", "TYRE REPAIR KIT", ""),
         ("roof rack", "ROOF RACK", "aluminium_alloy"),
         ("tow bar", "TOW BAR", "steel"),
         ("bike carrier", "BIKE CARRIER", "aluminium_alloy"),
@@ -1182,6 +1216,7 @@ ROLES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "battery": (
         ("terminals", "brass battery_lead"),
+        ("terminal clamp", "brass lead_metal"),
         ("case", "plastic"),
         ("plates", "battery_lead"),
         ("cable", "pvc"),

@@ -292,6 +292,30 @@ def _amount(claim: Claim, st: Style, r: random.Random, short: str) -> str:
     return pick(r, forms).format(s=s, q=q, short=short)
 
 
+# element -> typical % range in a kind of material: the rest of a chemical analysis, never restricted
+COMPOSITION: dict[str, dict[str, tuple[float, float]]] = {
+    "brass": {"Cu": (57, 63), "Zn": (35, 40), "Fe": (0.1, 0.3), "Sn": (0.1, 0.3), "Ni": (0.1, 0.3)},
+    "bronze": {"Cu": (80, 90), "Sn": (5, 10), "Zn": (1, 5), "Ni": (0.3, 1)},
+    "machining_steel": {"C": (0.07, 0.15), "Mn": (0.9, 1.3), "S": (0.26, 0.35), "Si": (0.02, 0.05), "P": (0.04, 0.1)},
+    "aluminium_alloy": {"Si": (0.4, 9.5), "Cu": (0.1, 3.5), "Mg": (0.6, 1.2), "Fe": (0.2, 0.8), "Bi": (0.4, 0.7)},
+    "steel": {"C": (0.15, 0.45), "Mn": (0.6, 1.5), "Cr": (0.9, 1.2), "Mo": (0.15, 0.3), "Si": (0.2, 0.4)},
+    "zinc": {"Al": (3.8, 4.3), "Cu": (0.7, 1.2), "Mg": (0.03, 0.06)},
+    "solder": {"Sn": (95, 99.3), "Ag": (0.3, 3.0), "Cu": (0.5, 0.7)},
+}
+
+
+def _analysis(stated: str, kind: str, st: Style, r: random.Random) -> str:
+    """The substance's figure among the other elements of a chemical analysis: "Cu 58.4 %, Pb 2.9 %, Fe 0.2 %"."""
+    elements = list(COMPOSITION[kind].items())
+    items = []
+    for element, (low, high) in r.sample(elements, r.randint(2, min(4, len(elements)))):
+        value = f"{r.uniform(low, high):.{r.choice((1, 2))}f}".replace(".", "," if st.comma else ".")
+        items.append(f"{element} {value}{pick(r, (' %', '%'))}")
+    items.insert(r.randrange(len(items) + 1), stated)
+    head = pick(r, ("chemical analysis: ", "composition ", "heat analysis: ", "analysis (wt-%): ", "", "chem.: "))
+    return head + ", ".join(items)
+
+
 def absent(substances: list[str], st: Style, r: random.Random) -> str:
     """One absence statement for one or several substances."""
     if len(substances) == 1:
@@ -309,6 +333,10 @@ def _claim(claim: Claim, component: Component, st: Style, r: random.Random) -> t
     spec = M.KINDS[component.kind]
     short = component.name.split(" (")[0]
     if claim.kind == "amount":
+        if component.kind in COMPOSITION and claim.substance in ("lead", "cadmium") and r.random() < 0.35:
+            assert claim.figure is not None
+            stated = f"{pick(r, SYMBOLS[claim.substance])} {figure(claim.figure, st, r)}"
+            return _analysis(stated, component.kind, st, r), False
         return _amount(claim, st, r, short), False
     table = spec.present if claim.kind == "present" else spec.absent
     specific = table.get(claim.substance)  # type: ignore[call-overload]
@@ -344,7 +372,7 @@ def component(c: Component, st: Style, r: random.Random, *, role_first: bool | N
         rest = ", ".join(phrases) + (")" if joiner == " (" else "")
     else:
         joiner = rest = ""
-    if not c.role:
+    if not c.role or c.role.lower() in c.name.lower():  # "gasket" of "fibre gasket": the name says it
         return head + joiner + rest
     if role_first is None:
         role_first = not plain or r.random() < 0.5
@@ -433,6 +461,9 @@ MISSING: dict[str, tuple[str, ...]] = {
         "type approval application submitted, not granted yet",
     ),
     "not_marked": (
+        "no ECE {reg} cert",
+        "no {reg} certificate",
+        "no E-mark / no {reg} cert",
         "not E-marked",
         "no E-mark",
         "without E-mark",
@@ -446,6 +477,11 @@ MISSING: dict[str, tuple[str, ...]] = {
         "no ECE marking",
     ),
     "expired": (
+        "cert: expired",
+        "{reg} cert expired",
+        "type approval: expired",
+        "{reg} certificate: expired",
+        "approval under UN {reg} expired",
         "homologation expired",
         "approval expired",
         "ECE {reg} certificate expired {mm}/{year}",
@@ -457,6 +493,8 @@ MISSING: dict[str, tuple[str, ...]] = {
         "homologation ran out in {year}",
     ),
     "withdrawn": (
+        "certificate of conformity withdrawn",
+        "{reg} approval withdrawn",
         "approval withdrawn",
         "homologation withdrawn by the authority in {year}",
         "E{n} approval withdrawn",
@@ -492,9 +530,18 @@ MISSING: dict[str, tuple[str, ...]] = {
         "approval status: not approved",
         "E-mark: n/a (none)",
     ),
-    "suspended": ("approval suspended", "type approval suspended", "homologation suspended pending investigation"),
+    "suspended": (
+        "homologation: suspended (COP failure)",
+        "approval suspended after CoP failure",
+        "approval suspended",
+        "type approval suspended",
+        "homologation suspended pending investigation",
+    ),
     "lapsed": ("approval lapsed", "ECE approval lapsed", "certificate lapsed", "homologation lapsed", "E-mark lapsed"),
     "awaiting": (
+        "approval to UN {reg} awaited",
+        "approval awaited",
+        "E-mark: applied for",
         "awaiting type approval",
         "awaiting homologation",
         "awaiting E-mark",

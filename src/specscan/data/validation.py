@@ -57,9 +57,7 @@ class ValidationReport(BaseModel):
         errors = self.errors
         if not errors:
             warnings = len(self.findings)
-            return f"{self.file}: {self.n_rows} rows valid" + (
-                f" ({warnings} warnings)" if warnings else ""
-            )
+            return f"{self.file}: {self.n_rows} rows valid" + (f" ({warnings} warnings)" if warnings else "")
         shown = "; ".join(str(f) for f in errors[:MAX_FINDINGS_SHOWN])
         more = f"; and {len(errors) - MAX_FINDINGS_SHOWN} more" if len(errors) > MAX_FINDINGS_SHOWN else ""
         return f"{self.file}: {len(errors)} errors: {shown}{more}"
@@ -76,8 +74,7 @@ def decode_csv(raw: bytes, file: str) -> tuple[str | None, list[Finding]]:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         problem = f"not UTF-8: byte 0x{raw[exc.start]:02x} on line {line}; save the file as UTF-8"
-        return None, [Finding(row=None if line == 1 else line - 1, column=None, severity="error",
-                              problem=problem)]
+        return None, [Finding(row=None if line == 1 else line - 1, column=None, severity="error", problem=problem)]
 
 
 def _ragged_rows(text: str) -> list[Finding]:
@@ -85,10 +82,17 @@ def _ragged_rows(text: str) -> list[Finding]:
     try:
         rows = csv.reader(io.StringIO(text))
         width = len(next(rows))
-        return [Finding(row=number, column=None, severity="error",
-                        problem=f"not a valid CSV: {len(fields)} fields on line {number + 1}, "
-                                f"the header has {width} (check quotes and commas)")
-                for number, fields in enumerate(rows, start=1) if fields and len(fields) != width]
+        return [
+            Finding(
+                row=number,
+                column=None,
+                severity="error",
+                problem=f"not a valid CSV: {len(fields)} fields on line {number + 1}, "
+                f"the header has {width} (check quotes and commas)",
+            )
+            for number, fields in enumerate(rows, start=1)
+            if fields and len(fields) != width
+        ]
     except csv.Error:
         return []  # pandas reports the malformed quoting below
 
@@ -102,8 +106,11 @@ def parse_csv(text: str) -> tuple[pd.DataFrame | None, list[Finding]]:
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, index_col=False)
     except (pd.errors.ParserError, csv.Error) as exc:
-        return None, [Finding(row=None, column=None, severity="error",
-                              problem=f"not a valid CSV: {str(exc).strip().splitlines()[-1]}")]
+        return None, [
+            Finding(
+                row=None, column=None, severity="error", problem=f"not a valid CSV: {str(exc).strip().splitlines()[-1]}"
+            )
+        ]
     except pd.errors.EmptyDataError:
         return None, [Finding(row=None, column=None, severity="error", problem="file is empty")]
     return frame, []
@@ -115,8 +122,7 @@ def _check_rows(frame: pd.DataFrame, *, max_text_chars: int) -> Iterable[Finding
     for index, (text, label) in enumerate(zip(frame["text"], labels, strict=True)):
         row = index + 1
         if label not in LABEL_VALUES:
-            yield Finding(row=row, column="label", severity="error",
-                          problem=unknown_label(label))
+            yield Finding(row=row, column="label", severity="error", problem=unknown_label(label))
         problem = text_problem(text, max_chars=max_text_chars)
         if problem is not None:
             yield Finding(row=row, column="text", severity="error", problem=f"text {problem}")
@@ -126,9 +132,13 @@ def _check_rows(frame: pd.DataFrame, *, max_text_chars: int) -> Iterable[Finding
             first_row, first_label = first_seen[key]
             conflict = LABEL_VALUES.get(first_label) != LABEL_VALUES.get(label)
             yield Finding(
-                row=row, column="text", severity="error" if conflict else "warning",
-                problem=(f"duplicate of row {first_row}"
-                         + (" with a different label" if conflict else "; it will be dropped")),
+                row=row,
+                column="text",
+                severity="error" if conflict else "warning",
+                problem=(
+                    f"duplicate of row {first_row}"
+                    + (" with a different label" if conflict else "; it will be dropped")
+                ),
             )
         else:
             first_seen[key] = (row, label)
@@ -139,15 +149,25 @@ def validate_frame(frame: pd.DataFrame, *, file: str, max_text_chars: int) -> Va
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         found = ", ".join(map(str, frame.columns)) or "none"
-        return ValidationReport(file=file, n_rows=len(frame), findings=[Finding(
-            row=None, column=None, severity="error",
-            problem=f"missing required column(s) {', '.join(missing)} (found: {found})")])
+        return ValidationReport(
+            file=file,
+            n_rows=len(frame),
+            findings=[
+                Finding(
+                    row=None,
+                    column=None,
+                    severity="error",
+                    problem=f"missing required column(s) {', '.join(missing)} (found: {found})",
+                )
+            ],
+        )
     findings = list(_check_rows(frame, max_text_chars=max_text_chars))
     if "label_clean" in frame.columns:
-        findings += [Finding(row=i + 1, column="label_clean", severity="error",
-                             problem=f"unknown label {value[:40]!r}")
-                     for i, value in enumerate(frame["label_clean"].astype(str).str.strip())
-                     if value not in LABEL_VALUES]
+        findings += [
+            Finding(row=i + 1, column="label_clean", severity="error", problem=f"unknown label {value[:40]!r}")
+            for i, value in enumerate(frame["label_clean"].astype(str).str.strip())
+            if value not in LABEL_VALUES
+        ]
     if frame.empty:
         findings.append(Finding(row=None, column=None, severity="error", problem="no data rows"))
     return ValidationReport(file=file, n_rows=len(frame), findings=findings)
@@ -160,8 +180,11 @@ def read_csv(path: Path, *, max_text_chars: int) -> tuple[pd.DataFrame | None, V
         raw = path.read_bytes()
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        return None, ValidationReport(file=file, n_rows=0, findings=[
-            Finding(row=None, column=None, severity="error", problem=f"cannot read: {reason}")])
+        return None, ValidationReport(
+            file=file,
+            n_rows=0,
+            findings=[Finding(row=None, column=None, severity="error", problem=f"cannot read: {reason}")],
+        )
     text, findings = decode_csv(raw, file)
     if text is None:
         return None, ValidationReport(file=file, n_rows=0, findings=findings)
