@@ -236,12 +236,14 @@ def test_parity_fails_against_a_different_model(bundle: Bundle) -> None:
 
 
 def test_a_bundle_names_its_normaliser_and_every_text_goes_through_it(bundle: Bundle, copy: Path) -> None:
-    from specscan.artifact.normaliser import VERSION, normalise
+    from specscan.artifact.normaliser import NormaliserSpec, normalise
 
-    write_manifest(copy, max_len=MAX_LEN, network=bundle.config.to_dict(), normaliser=VERSION)
+    spec = NormaliserSpec(version="2", edges_ppm=(100, 1000))
+    write_manifest(copy, max_len=MAX_LEN, network=bundle.config.to_dict(), normaliser=spec)
     predictor = Predictor(copy)
+    assert predictor.manifest.normaliser == spec
     text = "Lead content 0,35 wt.-% in brake pad 3"
-    np.testing.assert_array_equal(predictor.encode([text]), Predictor(bundle.path).encode([normalise(text)]))
+    np.testing.assert_array_equal(predictor.encode([text]), Predictor(bundle.path).encode([normalise(text, spec)]))
     # the same amount written two ways is the same input to the model
     np.testing.assert_array_equal(predictor.encode(["Pb 3500 mg/kg"]), predictor.encode(["Pb 0.35 %"]))
 
@@ -253,8 +255,8 @@ def test_a_bundle_without_a_normaliser_scores_text_as_written(bundle: Bundle) ->
 
 
 def test_a_normaliser_this_code_does_not_know_is_refused_at_load(bundle: Bundle, copy: Path) -> None:
-    edit_manifest(copy, normaliser="99")
-    with pytest.raises(ModelLoadError, match="normaliser version '99'"):
+    edit_manifest(copy, normaliser={"version": "99"})
+    with pytest.raises(ModelLoadError, match="normaliser"):
         Predictor(copy)
 
 

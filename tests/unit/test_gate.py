@@ -133,3 +133,14 @@ def test_every_reason_is_reported_not_only_the_first() -> None:
 
     # below the threshold, below the champion overall, and below it on the lead slice
     assert len(decision.reasons) == 3
+
+
+def test_a_failed_behavioural_test_refuses_the_candidate_and_names_the_test() -> None:
+    from specscan.evaluation.behaviour import run_suite
+
+    always_compliant = run_suite(lambda texts: [0.0] * len(texts), "R1")
+    decision = decide([report("test", {"lead": (100, 0)})], [], GATE, always_compliant)
+    assert not decision.passed
+    assert any(reason.startswith("behaviour rules_document_examples:") for reason in decision.reasons)
+    lenient = GATE.model_copy(update={"behaviour": False})
+    assert decide([report("test", {"lead": (100, 0)})], [], lenient, always_compliant).passed

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from specscan.artifact.normaliser import normalise
+from specscan.artifact.normaliser import NormaliserSpec, for_spec, normalise
 
 SAME_AMOUNT = [  # each row: ways of writing one concentration, all of which mean the same
     ("000.3000 %", ["0.3 %", "0,30 %", "0.3%", "0.30 wt%", "0.3 wt.-%", "0.3 % w/w", "0.3 % (w/w)", "0.3 percent",
@@ -78,3 +78,27 @@ def test_the_rules_document_examples_keep_their_meaning() -> None:
         "Free-cutting steel shaft for machining, 000.3000 % Pb")
     assert normalise("Battery tray, PP-T20, cadmium 85 ppm in pigment") == (
         "Battery tray, PP-T20, cadmium 000.0085 % in pigment")
+
+
+BANDS = NormaliserSpec(version="2", edges_ppm=(100, 1000, 3500, 4000, 20_000, 40_000))
+
+
+@pytest.mark.parametrize(("written", "band"), [
+    ("85 ppm", "qtya"), ("100 mg/kg", "qtya"), ("0.0101 %", "qtyb"), ("0.1 %", "qtyb"), ("1001 ppm", "qtyc"),
+    ("0,35 %", "qtyc"), ("0.36 %", "qtyd"), ("4 g/kg", "qtyd"), ("0.41 %", "qtye"), ("2 %", "qtye"),
+    ("20 001 ppm", "qtyf"), ("4.0 %", "qtyf"), ("4.1 %", "qtyg"), ("25 ppb", "qtya"),
+])
+def test_version_2_writes_the_band_between_the_limits_and_a_figure_at_a_limit_falls_below(
+        written: str, band: str) -> None:
+    assert normalise(f"Pb {written} in the brass", BANDS) == f"Pb {band} in the brass"
+
+
+def test_version_2_keeps_qualifiers_ranges_and_keyed_units() -> None:
+    assert normalise("lead max. 0.05 %, Cd 5-20 ppm, PB_PPM=850, Hg > 0.1 %", BANDS) == (
+        "lead ≤ qtyb, Cd qtya to qtya, PB_PPM= qtyb, Hg > qtyb")
+    assert normalise(normalise("Pb 0.37 %", BANDS), BANDS) == "Pb qtyd"
+
+
+def test_a_bundle_without_a_normaliser_reads_text_as_written() -> None:
+    assert for_spec(None)("Pb 0,3 %") == "Pb 0,3 %"
+    assert for_spec(BANDS)("Pb 0,3 %") == "Pb qtyc"

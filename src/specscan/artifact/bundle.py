@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from specscan import LABELS
+from specscan.artifact.normaliser import NormaliserSpec
 from specscan.errors import ModelLoadError
 from specscan.texts import THRESHOLD
 
@@ -33,7 +34,7 @@ class BundleManifest(BaseModel):
     # labels[1] from this probability of it on (`texts.label_of`); bundles written before it was recorded used 0.5
     threshold: float = Field(default=THRESHOLD, gt=0.0, lt=1.0)
     # the canonical-quantity normaliser applied before tokenising (`artifact.normaliser`); None: none
-    normaliser: str | None = None
+    normaliser: NormaliserSpec | None = None
     # the logits were divided by this before the softmax inside model.onnx (fitted on validation data)
     temperature: float = Field(default=1.0, gt=0.0)
     input_name: str = "input_ids"
@@ -55,7 +56,7 @@ def sha256_file(path: Path) -> str:
 
 def write_manifest(bundle_dir: Path, *, max_len: int, network: dict[str, Any],
                    lineage: dict[str, str] | None = None, threshold: float = THRESHOLD,
-                   normaliser: str | None = None, temperature: float = 1.0) -> BundleManifest:
+                   normaliser: NormaliserSpec | None = None, temperature: float = 1.0) -> BundleManifest:
     """Hash the bundle's files and write bundle.json beside them."""
     manifest = BundleManifest(
         max_len=max_len, network=network, lineage=lineage or {}, threshold=threshold,

@@ -1,14 +1,18 @@
 """The canonical-quantity normaliser: every written concentration becomes one form before tokenising.
 
 "0,30 wt-%", "3000 mg/kg", "3 g/kg", "max. 0.3 percent" and "≤ 3 000 ppm" all say the same
-thing; the network should not have to learn each spelling. The normaliser rewrites each of them as
-a qualifier and a fixed-width percentage, "≤ 000.3000 %", so that digit i always means the same
-power of ten (1 % = 10,000 ppm = 10,000 mg/kg = 10 g/kg = 10 mg/g). Ranges become
-"000.0500 % to 000.0800 %"; qualifiers become one of ≤ < ≥ > ~. Everything else is left as written.
+thing; the network should not have to learn each spelling (1 % = 10,000 ppm = 10,000 mg/kg =
+10 g/kg = 10 mg/g). Qualifiers become one of ≤ < ≥ > ~ and ranges "A to B"; the amount itself is
+written in one of two ways, by version:
 
-It is part of the model artifact: its version is recorded in bundle.json, and training, the
-scoring service, batch (local and Spark), `predict` and the edge scorer all call this one function.
-Standard library only; linear in the text length (a 10,000-digit number is left alone, quickly).
+- "1", digits: a fixed-width percentage, "≤ 000.3000 %", so digit i always means one power of ten;
+- "2", bands: the band between the limits the amount is judged against, "≤ qtyc", where the
+  bands are cut at `edges_ppm` (a figure exactly at an edge falls in the band below, as a figure
+  exactly at a limit is compliant). The edges are the rules' limits, recorded in bundle.json.
+
+Everything else is left as written. The normaliser is part of the model artifact: its spec is in
+bundle.json, and training, the scoring service, batch (local and Spark), `predict` and the edge
+scorer all call it. Standard library only; linear in the text length.
 """
 
 from __future__ import annotations
@@ -17,9 +21,25 @@ import re
 import unicodedata
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from functools import partial
+from typing import Literal
 
-VERSION = "1"
+from pydantic import BaseModel, ConfigDict
+
 _MAX_PERCENT = Decimal(1000)
+_BANDS = "abcdefghijklmnop"
+
+
+class NormaliserSpec(BaseModel):
+    """Which normaliser a model's texts go through; recorded in bundle.json."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal["1", "2"]
+    edges_ppm: tuple[float, ...] = ()  # version 2: the band edges, ascending
+
+
+DIGITS = NormaliserSpec(version="1")
 
 # --- units, as ppm per unit --------------------------------------------------------------------------
 _PERCENT = (r"%(?:\s*\(?\s*(?:w/w|m/m|wt\.?|by\s+weight|by\s+wt\.?|by\s+mass)\s*\)?)?"
@@ -61,7 +81,7 @@ _QUANTITY = re.compile(
 # "PB_PPM=850", "Cd [mg/kg]: 12", "lead (%) 0.3", "ppm: 40": the unit written as the key of a number
 _KEYED = re.compile(
     rf"(?:(?<=[_(\[])(?:{_unit('u')})[)\]]?\s*[:=]?|(?<![\w%])(?:{_unit('k')})\s*[:=])"
-    rf"\s*(?:(?P<kq><=|>=|<|>|≤|≥|~)\s*)?(?P<kvalue>{_NUMBER})(?![\d.,]|\s*%)",
+    rf"\s*(?:(?P<kq><=|>=|<|>|≤|≥|~)\s*)?(?P<kvalue>{_NUMBER})(?![\d]|[.,]\d|\s*%)",
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")
@@ -84,9 +104,14 @@ def _decimal(written: str, *, percent: bool) -> Decimal | None:
         return None
 
 
-def _percent(value: Decimal) -> str:
-    """Fixed width, four decimals: 0.085 -> "000.0850"."""
-    return f"{min(value, _MAX_PERCENT):08.4f}"
+def _digits(ppm: Decimal) -> str:
+    """Fixed width, four decimals, in percent: 850 ppm -> "000.0850 %"."""
+    return f"{min(ppm / 10_000, _MAX_PERCENT):08.4f} %"
+
+
+def _band(edges: tuple[Decimal, ...], ppm: Decimal) -> str:
+    """The band of `ppm` between `edges`: at most the first edge -> "qtya", and so on."""
+    return "qty" + _BANDS[sum(ppm > edge for edge in edges)]
 
 
 def _unit_factor(match: re.Match[str]) -> tuple[Decimal, bool]:
@@ -109,54 +134,57 @@ def _qualifier(match: re.Match[str]) -> str:
     return ""
 
 
-def _as_percent(written: str, factor: Decimal, percent: bool) -> str | None:
+Render = Callable[[Decimal], str]
+
+
+def _amount(written: str, factor: Decimal, percent: bool, render: Render) -> str | None:
     value = _decimal(written, percent=percent)
-    return None if value is None else _percent(value * factor / 10_000)
+    return None if value is None else render(value * factor)
 
 
-def _quantity(match: re.Match[str]) -> str:
+def _quantity(render: Render, match: re.Match[str]) -> str:
     factor, percent = _unit_factor(match)
-    value = _as_percent(match.group("value"), factor, percent)
+    value = _amount(match.group("value"), factor, percent, render)
     if value is None:
         return match.group(0)
     low_text = match.group("between") or match.group("low")
     qualifier = _qualifier(match)
     if low_text is not None:
-        low = _as_percent(low_text, factor, percent)
+        low = _amount(low_text, factor, percent, render)
         if low is not None:
-            return f"{qualifier} {low} % to {value} %".lstrip()
-    return f"{qualifier} {value} %".lstrip()
+            return f"{qualifier} {low} to {value}".lstrip()
+    return f"{qualifier} {value}".lstrip()
 
 
-def _keyed(match: re.Match[str]) -> str:
+def _keyed(render: Render, match: re.Match[str]) -> str:
     factor, percent = _unit_factor(match)
-    value = _as_percent(match.group("kvalue"), factor, percent)
+    value = _amount(match.group("kvalue"), factor, percent, render)
     if value is None:
         return match.group(0)
     qualifier = {"<=": "≤", ">=": "≥"}.get(match.group("kq") or "", match.group("kq") or "")
     head = match.group(0)[: match.start("kvalue") - match.start(0)].rstrip()
     head = re.sub(r"(?:<=|>=|<|>|≤|≥|~)$", "", head).rstrip()
-    return f"{head} {qualifier} {value} %".replace("  ", " ")
+    return f"{head} {qualifier} {value}".replace("  ", " ")
 
 
-def normalise(text: str) -> str:
+def normalise(text: str, spec: NormaliserSpec = DIGITS) -> str:
     """The text with every concentration in canonical form, NFKC-normalised, whitespace collapsed."""
+    if spec.version == "2":
+        render: Render = partial(_band, tuple(Decimal(repr(edge)) for edge in sorted(spec.edges_ppm)))
+    else:
+        render = _digits
     text = unicodedata.normalize("NFKC", text)
     if any("\ud800" <= ch <= "\udfff" for ch in text):
         text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
     text = _SPACES.sub(" ", text).strip()
-    text = _QUANTITY.sub(_quantity, text)
-    return _KEYED.sub(_keyed, text)
+    text = _QUANTITY.sub(partial(_quantity, render), text)
+    return _KEYED.sub(partial(_keyed, render), text)
 
 
 def _as_written(text: str) -> str:
     return text
 
 
-def for_version(version: str | None) -> Callable[[str], str]:
-    """The normaliser a bundle names in its manifest; ValueError for one this code does not have."""
-    if version is None:
-        return _as_written
-    if version != VERSION:
-        raise ValueError(f"text normaliser version {version!r} is not known here (this specscan has {VERSION!r})")
-    return normalise
+def for_spec(spec: NormaliserSpec | None) -> Callable[[str], str]:
+    """The function a bundle's texts go through; identity for a bundle without a normaliser."""
+    return _as_written if spec is None else partial(normalise, spec=spec)

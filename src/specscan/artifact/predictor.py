@@ -40,7 +40,7 @@ class Predictor:
             self.session = ort.InferenceSession(
                 str(bundle_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"])
             self.tokenizer = Tokenizer.from_file(str(bundle_dir / TOKENIZER_FILE))
-            self.normalise = normaliser.for_version(self.manifest.normaliser)
+            self.normalise = normaliser.for_spec(self.manifest.normaliser)
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelLoadError(f"cannot load model bundle {bundle_dir}: {exc}") from exc
 

@@ -102,15 +102,24 @@ def step_export(trained: Annotated[Path, typer.Option()], prepared: Annotated[Pa
 def step_evaluate(bundle: Annotated[Path, typer.Option()], prepared: Annotated[Path, typer.Option()],
                   trained: Annotated[Path, typer.Option()], output: Annotated[Path, typer.Option()],
                   champion: Annotated[str | None, typer.Option(
-                      help="Model URI or bundle to compare with.")] = None) -> None:
-    """Evaluate the bundle (and baseline, and champion) on every evaluation set."""
+                      help="Model URI or bundle to compare with.")] = None,
+                  config: ConfigOption = None) -> None:
+    """Evaluate the bundle (and baseline, and champion) on every evaluation set and the behavioural suite."""
     from specscan.pipeline import steps
+    from specscan.pipeline.config import load_config
     from specscan.registry import Registry
 
+    loaded = load_config(config)
+    revisions = steps.read_summary(prepared, steps.PrepareSummary).revisions
+    revision = revisions[0] if loaded.evaluation.behaviour and len(revisions) == 1 else None
     incumbent = Registry(settings()).bundle_path(champion) if champion else None
-    summary = steps.evaluate(bundle, prepared, trained, output, champion=incumbent)
+    summary = steps.evaluate(bundle, prepared, trained, output, champion=incumbent,
+                             labelled_sets=loaded.evaluation.labelled_sets, revision=revision,
+                             max_text_chars=settings().max_text_chars)
     for report in summary.candidate:
         typer.echo(f"{report.dataset}: macro-F1 {report.overall.macro_f1:.4f} (n={report.overall.n})")
+    for test in summary.behaviour.tests if summary.behaviour else []:
+        typer.echo(f"behaviour {test.name}: {test.passed}/{test.n} {'ok' if test.ok else 'FAILED'}")
 
 
 @step_app.command("register")

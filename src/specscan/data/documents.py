@@ -100,18 +100,23 @@ def _kv(record: Record, r: random.Random, st: Style) -> str:
     for i, c in enumerate(record.components):
         key = (c.role.upper().replace(" ", "_") if c.role else "MAT") if r.random() < 0.7 else f"MAT{i + 1}"
         claims = list(c.claims)
-        amounts = [
+        columns = [
             k
             for k in claims
-            if k.kind == "amount" and k.figure is not None and k.figure.relation in ("eq", "approx", "max", "lt")
+            if (k.kind == "amount" and k.figure is not None and k.figure.relation in ("eq", "approx", "max", "lt"))
+            or (k.kind == "absent" and k.substance != "asbestos")
         ]
-        if amounts and r.random() < 0.6 and len(record.components) == 1:
-            # figures in their own columns: "PB_PPM=850", "CD_PCT=<0.01"
+        if columns and r.random() < 0.6 and len(record.components) == 1:
+            # figures in their own columns: "PB_PPM=850", "CD_PCT=<0.01", "HG=ND"
             pairs.append((key, c.name))
-            for claim in amounts:
+            for claim in columns:
                 claims.remove(claim)
                 fig = claim.figure
-                assert fig is not None
+                if fig is None:
+                    pairs.append(
+                        (pick(r, _KEYS[claim.substance]), pick(r, ("ND", "n.d.", "none", "0", "not detected")))
+                    )
+                    continue
                 unit_key = pick(r, _UNIT_KEYS[fig.unit])
                 prefix = {"max": pick(r, ("<=", "max ")), "lt": "<", "approx": "~"}.get(fig.relation, "")
                 value = P.number(fig.value, st, r, unit=fig.unit).replace(" ", "").replace("\u202f", "")

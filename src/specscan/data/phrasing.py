@@ -170,6 +170,7 @@ ABSENT: dict[str, tuple[str, ...]] = {
         "Pb not detected",
         "Pb n.d.",
         "Pb: n.d.",
+        "Pb ND",
         "lead below detection limit",
         "lead not detected",
         "Pb < LOD",
@@ -188,6 +189,7 @@ ABSENT: dict[str, tuple[str, ...]] = {
         "free from mercury",
         "Hg n.d.",
         "Hg: n.d.",
+        "Hg=ND",
         "Hg not detected",
     ),
     "cr6": (
@@ -219,6 +221,7 @@ ABSENT: dict[str, tuple[str, ...]] = {
         "Cd: none",
         "Cd n.d.",
         "Cd: n.d.",
+        "Cd ND",
         "cadmium not detected",
         "without cadmium",
         "Cd not detected",

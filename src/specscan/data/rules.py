@@ -15,7 +15,6 @@ lower bound below it, a range across it) raises `Undecided`: the generator never
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
@@ -219,11 +218,7 @@ def rules_of(revision: Revision) -> tuple[str, ...]:
     return violations + COMPLIANT_REASONS
 
 
-def describe_limits(revision: Revision) -> Sequence[str]:
-    """The limits of `revision` in words (for model cards and docs)."""
-    lines = [f"{s}: {LIMIT_PPM[s] / PPM_PER_PERCENT:g} %" for s in ("lead", "mercury", "cr6", "cadmium")]
-    lines += [
-        f"lead in {c.replace('_', ' ')}: {v / PPM_PER_PERCENT:g} %" for c, v in LEAD_EXEMPTION_PPM[revision].items()
-    ]
-    lines.append("asbestos: any amount" + ("; PFAS: any amount" if revision == "R2" else ""))
-    return lines
+def limits_ppm() -> tuple[float, ...]:
+    """Every concentration limit of every revision, in ppm, ascending: where a judgement can change."""
+    found = set(LIMIT_PPM.values()) | {v for by_class in LEAD_EXEMPTION_PPM.values() for v in by_class.values()}
+    return tuple(float(v) for v in sorted(found))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from specscan import LABELS
+from specscan.evaluation.behaviour import BehaviourReport
 from specscan.evaluation.metrics import ClassificationMetrics, EvaluationReport
 
 DEFAULT_INTENDED_USE = (
@@ -115,6 +116,7 @@ def render_model_card(
     lineage: Mapping[str, str],
     params: Mapping[str, object],
     intended_use: str | None = None,
+    behaviour: BehaviourReport | None = None,
 ) -> str:
     """Render a deterministic Markdown model card from evaluation reports and lineage."""
     hints = _TRAINING_KEY_HINTS
@@ -137,6 +139,12 @@ def render_model_card(
     else:
         lines += ["No training data lineage was recorded.", ""]
     lines += _evaluation(reports, baseline_reports)
+    if behaviour is not None:
+        lines += [f"## Behavioural suite ({behaviour.revision})", ""]
+        lines += _table(["test", "right", "required", "result"],
+                        [[t.name, f"{t.passed}/{t.n}", f"{t.min_pass:.0%}", "pass" if t.ok else "FAIL"]
+                         for t in behaviour.tests])
+        lines += [f"- {t.name}: {failure}" for t in behaviour.tests for failure in t.failures[:3]] + [""]
     lines += ["## Caveats and limitations", ""] + [f"- {c}" for c in CAVEATS] + [""]
     lines += ["## Lineage", ""]
     if lineage:

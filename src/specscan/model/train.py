@@ -23,7 +23,9 @@ from tqdm import tqdm
 
 from specscan.artifact import normaliser
 from specscan.artifact.bundle import TOKENIZER_FILE
+from specscan.artifact.normaliser import NormaliserSpec
 from specscan.artifact.tokenizer import PAD_ID, train_tokenizer
+from specscan.data.rules import limits_ppm
 from specscan.model.calibration import fit_temperature, logits_of
 from specscan.model.network import ModelConfig, NetworkShape, build_model
 
@@ -49,7 +51,19 @@ class TrainConfig(NetworkShape):
     patience: int = Field(default=3, ge=1)
     seed: int = 13
     nproc: int = Field(default=1, ge=1, description="processes for torch.distributed (gloo)")
-    normalise: bool = Field(default=True, description="rewrite concentrations canonically before tokenising")
+    normaliser: Literal["none", "digits", "bands"] = Field(
+        default="bands", description="rewrite concentrations before tokenising: as written, fixed-width "
+                                     "percent digits, or the band between the rules' limits")
+    band_edges_ppm: tuple[float, ...] = Field(
+        default_factory=limits_ppm, description="for `bands`: every limit of the rules (R1 and R2), in ppm")
+
+    def normaliser_spec(self) -> NormaliserSpec | None:
+        """The normaliser this configuration trains behind (None: texts as written)."""
+        if self.normaliser == "none":
+            return None
+        if self.normaliser == "digits":
+            return NormaliserSpec(version="1")
+        return NormaliserSpec(version="2", edges_ppm=tuple(sorted(self.band_edges_ppm)))
 
     def network_config(self, vocab_size: int) -> ModelConfig:
         shape = self.model_dump(include=set(NetworkShape.model_fields))
@@ -73,7 +87,7 @@ class Trained:
 
     model: nn.Module
     network: dict[str, Any]  # the constructor arguments (ModelConfig)
-    normaliser: str | None  # the text normaliser version it was trained behind
+    normaliser: NormaliserSpec | None  # the text normaliser it was trained behind
     temperature: float  # fitted on validation data
 
 
@@ -229,8 +243,8 @@ def train_model(train_texts: list[str], train_labels: np.ndarray, val_texts: lis
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
-    version = normaliser.VERSION if config.normalise else None
-    prepare = normaliser.for_version(version)
+    spec = config.normaliser_spec()
+    prepare = normaliser.for_spec(spec)
     train_texts = [prepare(text) for text in train_texts]
     val_texts = [prepare(text) for text in val_texts]
     tokenizer = train_tokenizer(train_texts, vocab_size=config.vocab_size, max_len=config.max_len)
@@ -251,7 +265,8 @@ def train_model(train_texts: list[str], train_labels: np.ndarray, val_texts: lis
     batches = [_batch(val, order[i : i + 512])[0] for i in range(0, len(order), 512)]
     labels = (calibration_labels if calibration_labels is not None else val.labels)[order]
     temperature = fit_temperature(logits_of(model, batches), labels.astype(np.int64))
-    torch.save({**saved, "normaliser": version, "temperature": temperature}, out_dir / WEIGHTS_FILE)
+    torch.save({**saved, "normaliser": spec.model_dump(mode="json") if spec else None, "temperature": temperature},
+               out_dir / WEIGHTS_FILE)
     result = TrainResult.model_validate(json.loads((out_dir / HISTORY_FILE).read_text()))
     result.temperature = temperature
     (out_dir / HISTORY_FILE).write_text(result.model_dump_json(indent=2))
@@ -266,4 +281,6 @@ def load_trained(out_dir: Path) -> Trained:
     model = build_model(config)
     model.load_state_dict(saved["state_dict"])
     model.eval()
-    return Trained(model, saved["config"], saved.get("normaliser"), float(saved.get("temperature", 1.0)))
+    spec = saved.get("normaliser")
+    return Trained(model, saved["config"], NormaliserSpec.model_validate(spec) if spec else None,
+                   float(saved.get("temperature", 1.0)))

@@ -25,12 +25,26 @@ class SplitConfig(BaseModel):
     seed: int = 7
 
 
+class EvaluationConfig(BaseModel):
+    """What the evaluate step scores besides the generated test sets."""
+
+    model_config = {"extra": "forbid"}
+
+    labelled_sets: dict[str, Path] = Field(
+        default={}, description="name -> labelled CSV (text, label), e.g. descriptions written by hand; "
+                                "a relative path is relative to the config file")
+    behaviour: bool = Field(default=True, description="run the behavioural suite for the data's rules revision")
+
+
 class GateConfig(BaseModel):
     """What a candidate must reach to be registered and aliased `challenger`."""
 
     model_config = {"extra": "forbid"}
 
-    min_macro_f1: dict[str, float] = {"test": 0.95, "heldout_families": 0.90}
+    min_macro_f1: dict[str, float] = Field(
+        default={"test": 0.95, "heldout_families": 0.90},
+        description="evaluation set (generated or a labelled set) -> minimum macro-F1")
+    behaviour: bool = Field(default=True, description="refuse a model that fails a behavioural test")
     max_regression: float = Field(default=0.01, ge=0, description="overall macro-F1 vs champion")
     max_slice_regression: float = Field(default=0.03, ge=0, description="per-slice accuracy drop")
     min_slice_rows: int = Field(default=50, ge=1, description="smaller slices are too noisy to gate")
@@ -43,6 +57,7 @@ class PipelineConfig(BaseModel):
 
     split: SplitConfig = SplitConfig()
     train: TrainConfig = TrainConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
     gate: GateConfig = GateConfig()
     parity_texts: int = Field(default=1000, ge=1)
     parity_tolerance: float = Field(default=1e-4, gt=0)
@@ -55,7 +70,11 @@ def load_config(path: Path | None) -> PipelineConfig:
     try:
         text = path.read_text(encoding="utf-8")
         raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        return PipelineConfig.model_validate(raw or {})
+        config = PipelineConfig.model_validate(raw or {})
+        sets = config.evaluation.labelled_sets
+        config.evaluation.labelled_sets = {name: (path.parent / file if not file.is_absolute() else file)
+                                           for name, file in sets.items()}
+        return config
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
     except (yaml.YAMLError, json.JSONDecodeError) as exc:

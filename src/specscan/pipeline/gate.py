@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
+from specscan.evaluation.behaviour import BehaviourReport
 from specscan.evaluation.metrics import EvaluationReport
 from specscan.pipeline.config import GateConfig
 
@@ -19,10 +20,14 @@ class GateDecision(BaseModel):
 
 
 def decide(candidate: Sequence[EvaluationReport], champion: Sequence[EvaluationReport],
-           gate: GateConfig) -> GateDecision:
-    """Judge `candidate` against the thresholds and against `champion` on the same data."""
+           gate: GateConfig, behaviour: BehaviourReport | None = None) -> GateDecision:
+    """Judge `candidate` against the thresholds, the behavioural suite, and `champion` on the same data."""
     reasons: list[str] = []
     notes: list[str] = []
+    if behaviour is None:
+        notes.append("behavioural suite: not run")
+    elif gate.behaviour:
+        reasons += behaviour.failed()
     ours = {r.dataset: r for r in candidate}
     theirs = {r.dataset: r for r in champion}
     for dataset, minimum in gate.min_macro_f1.items():

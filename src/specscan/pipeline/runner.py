@@ -84,6 +84,9 @@ def run_pipeline(settings: Settings, data: Path, config: PipelineConfig, *, boot
     """validate → prepare → train → export → evaluate → register (gated); see `steps`."""
     if not data.is_file():
         raise DataValidationError(f"{data}: no such file")
+    for name, file in config.evaluation.labelled_sets.items():
+        if not file.is_file():
+            raise DataValidationError(f"labelled set {name}: {file}: no such file")
     registry = Registry(settings)
     registry.check()  # before any work: an unreachable tracking store fails in seconds
     experiment = registry.experiment_id()
@@ -122,11 +125,16 @@ def run_pipeline(settings: Settings, data: Path, config: PipelineConfig, *, boot
         champion_version = registry.alias_version(CHAMPION)
         champion = registry.bundle_path(f"models:/{settings.model_name}/{champion_version}") \
             if champion_version is not None else None
+        labelled = config.evaluation.labelled_sets
+        revision = prep.revisions[0] if config.evaluation.behaviour and len(prep.revisions) == 1 else None
         evaluated = runner.step(
             "evaluate", {"bundle": exported.name, "prepared": prepared.name, "trained": trained.name,
-                         "champion": str(champion_version)}, {},
+                         "champion": str(champion_version),
+                         **{f"set.{name}": digest_path(file) for name, file in labelled.items()}},
+            {"revision": revision},
             lambda out: steps.evaluate(bundle, prepared, trained, out, champion=champion,
-                                       champion_version=champion_version)).output
+                                       champion_version=champion_version, labelled_sets=labelled,
+                                       revision=revision, max_text_chars=limit)).output
         evaluation = steps.read_summary(evaluated, steps.EvaluationSummary)
 
         lineage = {**bundle_lineage, "pipeline_run_id": run_id, "data_file": str(data),
@@ -154,7 +162,10 @@ def _register(registry: Registry, config: PipelineConfig, bundle: Path, evaluate
                             for k, v in report.overall.model_dump().items()
                             if isinstance(v, float)})
     mlflow.log_artifacts(str(evaluated / "plots"), artifact_path="plots")
-    decision = decide(evaluation.candidate, evaluation.champion, config.gate)
+    decision = decide(evaluation.candidate, evaluation.champion, config.gate, evaluation.behaviour)
+    if evaluation.behaviour is not None:
+        mlflow.log_dict(evaluation.behaviour.model_dump(), "behaviour.json")
+        mlflow.log_metrics({f"behaviour_{t.name}_pass_rate": t.pass_rate for t in evaluation.behaviour.tests})
     mlflow.log_dict(decision.model_dump(), "gate.json")
     manifest = read_manifest(bundle)
     bundle_digest = digest_path(bundle)
@@ -163,7 +174,8 @@ def _register(registry: Registry, config: PipelineConfig, bundle: Path, evaluate
     def card(version: int | None) -> str:
         return render_model_card(model_name=registry.name, version=str(version) if version else None,
                                  reports=evaluation.candidate, baseline_reports=evaluation.baseline,
-                                 lineage=lineage, params=_flatten("", config.train.model_dump()))
+                                 lineage=lineage, params=_flatten("", config.train.model_dump()),
+                                 behaviour=evaluation.behaviour)
 
     mlflow.log_text(card(existing), "model_card.md")
     outcome = PipelineOutcome(run_id="", promoted=False, version=existing,

@@ -24,8 +24,10 @@ from pydantic import BaseModel
 
 from specscan.data.validation import ValidationReport, load_labelled, read_csv
 from specscan.errors import DataValidationError
+from specscan.evaluation.behaviour import BehaviourReport, run_suite
 from specscan.evaluation.metrics import EvaluationReport, evaluate_frame
 from specscan.pipeline.config import PipelineConfig, SplitConfig
+from specscan.texts import MAX_CHARS
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
@@ -205,11 +207,15 @@ class EvaluationSummary(BaseModel):
     baseline: list[EvaluationReport]
     champion: list[EvaluationReport]
     champion_version: int | None = None
+    behaviour: BehaviourReport | None = None
 
 
 def evaluate(bundle: Path, prepared: Path, trained: Path, out: Path, *,
-             champion: Path | None = None, champion_version: int | None = None) -> EvaluationSummary:
-    """Score every evaluation set with the ONNX bundle (and the baseline, and the champion)."""
+             champion: Path | None = None, champion_version: int | None = None,
+             labelled_sets: dict[str, Path] | None = None, revision: str | None = None,
+             max_text_chars: int = MAX_CHARS) -> EvaluationSummary:
+    """Score every evaluation set with the ONNX bundle (and the baseline, and the champion): the
+    generated test sets, any `labelled_sets` (name -> CSV), and the behavioural suite of `revision`."""
     from specscan.artifact.predictor import Predictor
     from specscan.evaluation.plots import save_plots
 
@@ -217,7 +223,13 @@ def evaluate(bundle: Path, prepared: Path, trained: Path, out: Path, *,
     predictor = Predictor(bundle)
     incumbent = Predictor(champion) if champion is not None else None
     summary = EvaluationSummary(candidate=[], baseline=[], champion=[], champion_version=champion_version)
-    for name, frame in eval_sets(prepared).items():
+    sets = eval_sets(prepared)
+    for name, file in (labelled_sets or {}).items():
+        frame = load_labelled(file, max_text_chars=max_text_chars)
+        sets[name] = frame.assign(label_eval=frame["label_clean"] if "label_clean" in frame else frame["label"])
+    if revision is not None:
+        summary.behaviour = run_suite(predictor.predict_proba, revision, threshold=predictor.manifest.threshold)
+    for name, frame in sets.items():
         labels = frame.assign(label=frame["label_eval"])
         prob = predictor.predict_proba(frame["text"].tolist())
         threshold = predictor.manifest.threshold  # each model is measured at the threshold it is served at
