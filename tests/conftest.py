@@ -20,6 +20,7 @@ train:
   patience: 2
   batch_size: 32
 gate:
+  behaviour: false
   min_macro_f1: {test: 0.3, heldout_families: 0.3}
   max_regression: 0.5
   max_slice_regression: 1.0

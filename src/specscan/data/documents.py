@@ -20,12 +20,20 @@ def _cap(text: str) -> str:
 
 
 def _comps(record: Record, st: Style, r: random.Random, **kw: bool) -> list[str]:
-    return [P.component(c, st, r, **kw) for c in record.components]
+    return [P.component(c, st, r, **kw) for c in _stated(record)]
+
+
+def _stated(record: Record) -> list[Component]:
+    """The components a text names: not one whose only claim the part's name already makes."""
+    return [c for c in record.components if not (c.said_by_part and len(c.claims) == 1)]
 
 
 def _extras(record: Record, r: random.Random, n_context: int) -> list[str]:
-    """False friends and irrelevant facts, shuffled."""
-    items = [P.false_friend(d, r) for d in record.distractors] + P.context(r, n_context)
+    """False friends, a whole-part absence statement and irrelevant facts, shuffled."""
+    declared = P.declared_absent(record, P.Style(), r)
+    items = (
+        [P.false_friend(d, r) for d in record.distractors] + P.context(r, n_context) + ([declared] if declared else [])
+    )
     r.shuffle(items)
     return items
 
@@ -97,7 +105,7 @@ def _kv(record: Record, r: random.Random, st: Style) -> str:
     pairs = [(pick(r, ("PART", "DESC", "ITEM", "Description")), P.part_name(record, r, caps=r.random() < 0.5))]
     if r.random() < 0.5:
         pairs.insert(0, (pick(r, ("PN", "PART_NO", "MATNR")), P.part_number(r)))
-    for i, c in enumerate(record.components):
+    for i, c in enumerate(_stated(record)):
         key = (c.role.upper().replace(" ", "_") if c.role else "MAT") if r.random() < 0.7 else f"MAT{i + 1}"
         claims = list(c.claims)
         columns = [
@@ -141,7 +149,7 @@ def _kv(record: Record, r: random.Random, st: Style) -> str:
 def _sentences(record: Record, r: random.Random, st: Style) -> list[str]:
     """The decisive facts as sentences, one per component, plus the approval."""
     out = []
-    for c in record.components:
+    for c in _stated(record):
         phrase = P.component(c, st, r)
         out.append(
             _cap(
@@ -281,7 +289,7 @@ def _lab(record: Record, r: random.Random, st: Style) -> str:
         ),
     ).format(n=r.randrange(100, 9999), y=r.randrange(2024, 2027))
     lines = [f"{head}: {P.part_name(record, r)}" + (f" ({pick(r, P.SUPPLIERS)})" if r.random() < 0.4 else "")]
-    for c in record.components:
+    for c in _stated(record):
         sample = f"{c.role}, {c.name}" if c.role else c.name
         if not c.claims or r.random() < 0.3:
             lines.append(f"{pick(r, ('Sample', 'Tested', 'Material', 'Item'))}: {P.component(c, st, r)}")
@@ -318,7 +326,7 @@ def _imds(record: Record, r: random.Random, st: Style) -> str:
     """An IMDS / material-declaration node list."""
     head = f"IMDS {r.randrange(10**8, 10**9)}/{r.randrange(1, 9)}: {P.part_name(record, r)}"
     nodes = []
-    for c in record.components:
+    for c in _stated(record):
         node = f"{c.role or 'material'}: {P.component(Component('', c.kind, c.name, c.claims), st, r)}"
         if r.random() < 0.4:
             node += f", {r.choice((0.4, 4, 12, 45, 120, 340))} g"
@@ -376,7 +384,7 @@ def _ppap(record: Record, r: random.Random, st: Style) -> str:
         r.randrange(2, 5),
     )
     rev = r.choice("ABCDE")
-    findings = [P.component(c, st, r) for c in record.components]
+    findings = [P.component(c, st, r) for c in _stated(record)]
     approval = P.approval(record, r)
     if approval:
         findings.append(approval)

@@ -71,6 +71,7 @@ class Component:
     kind: str
     name: str
     claims: list[Claim] = field(default_factory=list)
+    said_by_part: str = ""  # a substance whose presence the part's name already states
 
     @property
     def cls(self) -> MaterialClass:
@@ -87,12 +88,16 @@ class Record:
     approval: ApprovalStatus = "silent"
     approval_how: str = ""  # pending | expired | withdrawn | none | ... (missing); mark | regulation (valid)
     distractors: list[str] = field(default_factory=list)
+    declared_absent: list[Substance] = field(default_factory=list)  # "contains no lead, cadmium or mercury"
     focus: str = ""
 
     def facts(self) -> rules.Facts:
+        materials = [rules.Material(c.cls, tuple(k.statement() for k in c.claims)) for c in self.components]
+        if self.declared_absent:  # said of the whole part: an absence in every material
+            materials.append(rules.Material("other", tuple(Statement(s, "absent") for s in self.declared_absent)))
         return rules.Facts(
             category=self.category,
-            materials=tuple(rules.Material(c.cls, tuple(k.statement() for k in c.claims)) for c in self.components),
+            materials=tuple(materials),
             approval=self.approval,
             distractors=len(self.distractors),
         )
@@ -288,6 +293,7 @@ DISTRACTORS: dict[str, tuple[str, ...]] = {
     "lead_screw": ("seat", "body", "mirror", "exterior_lamp"),
     "ptfe_tape": ("fluid_line", "hvac", "engine", "brake_hardware"),
     "percent_other": (),
+    "history": (),
 }
 
 
@@ -419,6 +425,32 @@ def _primary(r: random.Random, focus: str) -> tuple[str, str, str, Claim, bool]:
     return category, role, kind, claim, leaded
 
 
+def _named_present(r: random.Random, focus: str) -> tuple[str, M.Part, str, Substance] | None:
+    """(category, part, body kind, substance) for a part whose name states the focus substance."""
+    wanted = {
+        "lead_present": ("lead", False),
+        "lead_exempt_ok": ("lead", True),
+        "cadmium_present": ("cadmium", False),
+        "mercury_present": ("mercury", False),
+        "cr6_present": ("cr6", False),
+        "asbestos_present": ("asbestos", False),
+        "pfas_present": ("pfas", False),
+    }.get(focus)
+    if wanted is None:
+        return None
+    substance, exempt = wanted
+    options = [
+        (category, noun, caps, kind)
+        for category, rows in M.NAMED_PRESENT.items()
+        for noun, caps, kind, named in rows
+        if named == substance and (M.KINDS[kind].cls != "other") == exempt
+    ]
+    if not options:
+        return None
+    category, noun, caps, kind = options[r.randrange(len(options))]
+    return category, M.Part(noun, caps, (kind,), substance), kind, substance  # type: ignore[return-value]
+
+
 def _pick_place(r: random.Random, kinds: list[str]) -> tuple[str, str, str]:
     places = _placements(kinds)
     if not places:
@@ -444,11 +476,16 @@ def sample_record(r: random.Random) -> Record:
             if extra is not None and extra.substance != claim.substance:
                 primary.claims.insert(r.randrange(2), extra)
 
-    parts = M.PARTS[category]
-    if primary is not None and not primary.role:
-        part = _pick(r, [p for p in parts if primary.kind in p.body])
+    named = _named_present(r, focus) if r.random() < 0.25 else None
+    if named is not None:  # "lead-acid starter battery": the part's name states the substance
+        category, part, kind, substance = named
+        primary = Component("", kind, _name(r, kind, False), [Claim(substance, "present")], said_by_part=substance)
     else:
-        part = _pick(r, parts)
+        parts = M.PARTS[category]
+        if primary is not None and not primary.role:
+            part = _pick(r, [p for p in parts if primary.kind in p.body])
+        else:
+            part = _pick(r, parts)
     components: list[Component] = []
     rich = focus == "benign_rich"  # several statements, all of them harmless
     share = 0.9 if rich else 0.3
@@ -510,6 +547,10 @@ def sample_record(r: random.Random) -> Record:
         )[0]
     elif record.approval == "valid":
         record.approval_how = r.choice(("mark", "regulation", "certificate", "renewed"))
+    claimed = {k.substance for c in components for k in c.claims if k.kind != "absent"}
+    if r.random() < (0.35 if rich else 0.1):
+        free = [x for x in ("lead", "cadmium", "mercury", "cr6", "asbestos") if x not in claimed]
+        record.declared_absent = r.sample(free, min(len(free), r.randint(2, 4)))
     fits = [d for d, cats in DISTRACTORS.items() if not cats or category in cats]
     n_distractors = (1 + (r.random() < 0.4)) if focus == "distractor" else (r.random() < 0.25) + (r.random() < 0.1)
     record.distractors = r.sample(fits, min(n_distractors, len(fits)))

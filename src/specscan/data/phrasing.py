@@ -356,9 +356,10 @@ def component(c: Component, st: Style, r: random.Random, *, role_first: bool | N
     "contacts: CuZn39Pb3, Pb 3.1 %", "PVC sheath (0.4 wt.% Pb)", "lead-free solder"."""
     phrases: list[str] = []
     head = ""  # the material's name, or a phrase that names it ("lead-stabilised PVC", "tin-lead solder")
-    absents = [k.substance for k in c.claims if k.kind == "absent"]
+    claims = [k for k in c.claims if k.substance != c.said_by_part]  # the part's name already says it
+    absents = [k.substance for k in claims if k.kind == "absent"]
     grouped = len(absents) > 1 and r.random() < 0.6
-    for claim in c.claims:
+    for claim in claims:
         if grouped and claim.kind == "absent":
             if claim.substance == absents[0]:
                 phrases.append(absent(absents, st, r))
@@ -687,6 +688,16 @@ FALSE_FRIENDS: dict[str, tuple[str, ...]] = {
     "unleaded_fuel": ("for unleaded petrol", "unleaded fuel compatible", "E10 / unleaded rated"),
     "lead_screw": ("lead screw drive", "lead screw actuator", "motor with lead screw"),
     "ptfe_tape": ("PTFE thread tape", "PTFE-lined bore", "PTFE washer"),
+    "history": (
+        "the previous yellow chromate finish was discontinued",
+        "former tin-lead solder process phased out in {year}",
+        "replaces the earlier asbestos gasket design",
+        "lead stabilisers phased out in {year}",
+        "no longer uses cadmium plating",
+        "the former mercury switch was replaced by a Hall sensor",
+        "earlier revisions used leaded paint; this one does not",
+        "Cd-plated variant discontinued in {year}",
+    ),
     "percent_other": (
         "recycled content {p} %",
         "glass fibre {p} %",
@@ -796,6 +807,7 @@ PEOPLE = (
 
 def _values(r: random.Random) -> dict[str, object]:
     return {
+        "year": r.randrange(2012, 2025),
         "w": r.choice((2, 3, 4, 6, 8, 10, 12, 14, 16)),
         "mm": r.choice((150, 200, 250, 300, 450, 600, 1200)),
         "csa": r.choice(("0.35", "0.5", "0.75", "1.5")),
@@ -866,6 +878,26 @@ def context(r: random.Random, n: int) -> list[str]:
     """`n` irrelevant facts: masses, torques, prices, lots, dates, part numbers."""
     values = _values(r)
     return [template.format(**values) for template in r.sample(CONTEXT, n)]
+
+
+_DECLARED = (
+    "contains no {x}",
+    "free of {x}",
+    "{x}: none",
+    "no {x} intentionally added",
+    "RoHS/ELV: no {x}",
+    "the product contains no {x}",
+    "{x} not used",
+)
+
+
+def declared_absent(record: Record, st: Style, r: random.Random) -> str | None:
+    """ "contains no lead, cadmium or mercury": an absence stated for the whole part."""
+    if not record.declared_absent:
+        return None
+    names = [substance(x, st, r) for x in record.declared_absent]
+    listed = ", ".join(names[:-1]) + pick(r, (" or ", " and ", ", ")) + names[-1]
+    return pick(r, _DECLARED).format(x=listed)
 
 
 def part_name(record: Record, r: random.Random, *, caps: bool = False) -> str:

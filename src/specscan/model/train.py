@@ -166,6 +166,7 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}",
                                 rank=rank, world_size=world)
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    torch.use_deterministic_algorithms(True)  # the same data and config give the same weights
     torch.manual_seed(config.seed)  # same initial weights on every rank
     model = build_model(config.network_config(vocab_size))
     wrapped: nn.Module = DistributedDataParallel(model) if distributed else model
