@@ -173,16 +173,20 @@ def normalise(text: str, spec: NormaliserSpec = DIGITS) -> str:
         render: Render = partial(_band, tuple(Decimal(repr(edge)) for edge in sorted(spec.edges_ppm)))
     else:
         render = _digits
-    text = unicodedata.normalize("NFKC", text)
-    if any("\ud800" <= ch <= "\udfff" for ch in text):
-        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
-    text = _SPACES.sub(" ", text).strip()
+    text = _SPACES.sub(" ", _safe(unicodedata.normalize("NFKC", text))).strip()
     text = _QUANTITY.sub(partial(_quantity, render), text)
     return _KEYED.sub(partial(_keyed, render), text)
 
 
-def _as_written(text: str) -> str:
+def _safe(text: str) -> str:
+    """A lone surrogate (which the tokenizer cannot take) as U+FFFD; nothing else changes."""
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
     return text
+
+
+def _as_written(text: str) -> str:
+    return _safe(text)
 
 
 def for_spec(spec: NormaliserSpec | None) -> Callable[[str], str]:

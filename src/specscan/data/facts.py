@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 
 from specscan.data import materials as M
 from specscan.data import rules
@@ -30,6 +33,7 @@ UNIT_PPM: dict[str, Decimal] = {
     "µg/kg": Decimal("0.001"),
 }
 METALS: tuple[Substance, ...] = ("lead", "cadmium", "mercury", "cr6")
+EXEMPT_CLASSES = ("copper_alloy", "machining_steel", "aluminium_alloy")
 
 
 @dataclass(frozen=True)
@@ -451,8 +455,16 @@ def _named_present(r: random.Random, focus: str) -> tuple[str, M.Part, str, Subs
     return category, M.Part(noun, caps, (kind,), substance), kind, substance  # type: ignore[return-value]
 
 
+COMMON_KINDS = ("plastic", "pvc", "steel", "rubber", "coating", "paint")
+
+
 def _pick_place(r: random.Random, kinds: list[str]) -> tuple[str, str, str]:
-    places = _placements(kinds)
+    """A kind of material drawn evenly from `kinds`, then a place for it: (category, role, kind).
+
+    Drawing the kind first keeps every material equally common, however many parts use it, so
+    that every (substance, material, amount) combination is seen often enough."""
+    weighted = kinds + [k for k in kinds if k in COMMON_KINDS]  # the materials most parts are made of, twice
+    places = _placements([weighted[r.randrange(len(weighted))]]) if kinds else []
     if not places:
         raise RuntimeError(f"no part is made of {kinds}")  # pragma: no cover
     return places[r.randrange(len(places))]
@@ -555,3 +567,89 @@ def sample_record(r: random.Random) -> Record:
     n_distractors = (1 + (r.random() < 0.4)) if focus == "distractor" else (r.random() < 0.25) + (r.random() < 0.1)
     record.distractors = r.sample(fits, min(n_distractors, len(fits)))
     return record
+
+
+# --- counterfactual twins ---------------------------------------------------------------------------
+
+# a safety-critical category and one outside the closed list whose parts read alike
+_LOOKALIKE = {
+    "brake_friction": "brake_hardware",
+    "exterior_lamp": "interior_lamp",
+    "glazing": "mirror",
+    "tyre": "wheel",
+    "seat_belt": "seat",
+    "airbag": "electronics",
+}
+_LOOKALIKE.update({v: k for k, v in list(_LOOKALIKE.items())})
+
+
+def twin(record: Record, r: random.Random) -> Record | None:
+    """The same record with one decisive fact changed: a minimal pair for the network.
+
+    One of: the material holding a lead figure swapped for one of another class (brass for PVC,
+    plain steel for free-cutting steel), a figure moved to the other side of its limit, a part swapped
+    for a look-alike across the closed list, or a substance's presence turned into its absence (or back).
+    Everything else, wording included when rendered with the same random state, stays the same.
+    """
+    copy = deepcopy(record)
+    options: list[Callable[[], bool]] = []
+    for component in copy.components:
+        for i, claim in enumerate(component.claims):
+            if claim.kind == "amount" and claim.substance == "lead" and not component.said_by_part:
+                options.append(partial(_swap_material, r, component, claim))
+            if claim.kind == "amount" and claim.substance in METALS:
+                options.append(partial(_move_figure, r, component, claim))
+            if claim.kind in ("present", "absent") and not component.said_by_part and claim.substance != "pfas":
+                options.append(partial(_flip_presence, component, i))
+    if copy.approval != "silent" and copy.category in _LOOKALIKE:
+        options.append(partial(_swap_category, r, copy))
+    r.shuffle(options)
+    if not any(change() for change in options[:3]):
+        return None
+    claimed = {k.substance for c in copy.components for k in c.claims if k.kind != "absent"}
+    copy.declared_absent = [s for s in copy.declared_absent if s not in claimed]
+    return copy
+
+
+def _swap_material(r: random.Random, component: Component, claim: Claim) -> bool:
+    assert claim.figure is not None
+    exempt = component.cls != "other"
+    classes = ("other",) if exempt else EXEMPT_CLASSES
+    kinds = [
+        k
+        for k in _kinds_carrying("lead", "amount", classes)
+        if decided(claim.figure, limits_for("lead", M.KINDS[k].cls))
+    ]
+    if not kinds:
+        return False
+    component.kind = kinds[r.randrange(len(kinds))]
+    component.name = _name(r, component.kind, False)
+    return True
+
+
+def _move_figure(r: random.Random, component: Component, claim: Claim) -> bool:
+    limit = rules.limit_ppm(claim.substance, component.cls, "R1")
+    if limit is None or claim.figure is None or not decided(claim.figure, (limit,)):
+        return False
+    over = rules.exceeds(claim.figure.quantity(), limit)
+    if component.cls != "other" and claim.substance == "lead":
+        side = "exempt_ok" if over else "exempt_over"
+    else:
+        side = "under" if over else "over"
+    claim.figure = figure_for(r, claim.substance, component.cls, side)
+    return True
+
+
+def _flip_presence(component: Component, index: int) -> bool:
+    claim = component.claims[index]
+    if claim.kind == "present" and claim.substance == "lead" and component.cls != "other":
+        return False  # "leaded brass" has no absent twin worth teaching
+    component.claims[index] = Claim(claim.substance, "absent" if claim.kind == "present" else "present")
+    return True
+
+
+def _swap_category(r: random.Random, record: Record) -> bool:
+    category = _LOOKALIKE[record.category]
+    record.category = category
+    record.part = _pick(r, M.PARTS[category])
+    return True

@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 
 from specscan.data import documents, noise, phrasing
-from specscan.data.facts import sample_record
+from specscan.data.facts import Record, sample_record, twin
 from specscan.data.rules import Revision, rules_of, verdict
 from specscan.texts import MAX_CHARS, duplicate_key, text_problem
 
 GENERATOR_VERSION = "2"  # bump when the same seed gives different rows
+TWIN_SHARE = 0.3  # records followed by a minimal-pair twin (one decisive fact changed)
 COLUMNS = (
     "id",
     "text",
@@ -58,12 +59,11 @@ def generate(*, revision: Revision = "R1", rows: int, noise: float = 0.02, seed:
     r = random.Random(seed * 7_919 + 104_729)
     seen: set[str] = set()
     out: dict[str, list[object]] = {c: [] for c in COLUMNS if c not in ("id", "label", "revision")}
-    while len(out["text"]) < rows:
-        record = sample_record(r)
-        family, text = render(r, record)
+
+    def add(record: Record, family: str, text: str) -> bool:
         key = duplicate_key(text)
         if not key or key in seen or text_problem(text, max_chars=MAX_CHARS) is not None:
-            continue
+            return False
         seen.add(key)
         judged = verdict(record.facts(), revision)
         for column, value in (
@@ -76,6 +76,18 @@ def generate(*, revision: Revision = "R1", rows: int, noise: float = 0.02, seed:
             ("near_threshold", judged.near_threshold),
         ):
             out[column].append(value)
+        return True
+
+    while len(out["text"]) < rows:
+        record = sample_record(r)
+        wording = r.getstate()
+        if not add(record, *render(r, record)) or len(out["text"]) == rows or r.random() >= TWIN_SHARE:
+            continue
+        other = twin(record, r)
+        if other is not None:  # worded from the same random state: only the changed fact reads differently
+            same = random.Random()
+            same.setstate(wording)
+            add(other, *render(same, other))
     clean = np.array(out["label_clean"], dtype=bool)
     flips = np.random.default_rng([seed, 2_000_053]).random(rows) < noise
     names = np.array(["compliant", "non_compliant"], dtype=object)

@@ -270,9 +270,33 @@ def substance(name: str, st: Style, r: random.Random) -> str:
     return pick(r, SYMBOLS[name]) if r.random() < st.symbols else pick(r, WORDS[name])
 
 
-def _amount(claim: Claim, st: Style, r: random.Random, short: str) -> str:
+# material-specific ways of stating a figure: (substance, material kind) -> forms
+_AMOUNT_IN: dict[tuple[str, str], tuple[str, ...]] = {
+    ("cadmium", "plastic"): (
+        "{s} {q} in pigment",
+        "pigment {s} {q}",
+        "{s} {q} in the colour masterbatch",
+        "{s} {q} (pigment)",
+    ),
+    ("lead", "plastic"): ("{s} {q} in pigment", "pigment {s} {q}", "{s} {q} from the masterbatch"),
+    ("lead", "pvc"): ("lead stabiliser ({q} {s})", "{s} {q} from the stabiliser", "stabiliser {s} {q}"),
+    ("cadmium", "pvc"): ("{s} {q} in pigment", "{s} {q} from the stabiliser"),
+    ("cr6", "coating"): ("passivation layer {s} {q}", "{s} {q} in the passivation", "{s} {q} in the conversion layer"),
+    ("cr6", "steel"): ("passivation {s} {q}", "{s} {q} in the coating"),
+    ("cr6", "leather"): ("{s} {q} (tanning residue)", "{s} {q} in the leather"),
+    ("mercury", "light_source"): ("{s} {q} in the burner", "{s} {q} in the lamp"),
+    ("cadmium", "paint"): ("{s} {q} in the pigment", "pigment {s} {q}"),
+    ("lead", "paint"): ("{s} {q} in the dry film", "{s} {q} (pigment)"),
+    ("lead", "glass"): ("{s} {q} in the frit", "{s} {q} in the enamel"),
+}
+
+
+def _amount(claim: Claim, st: Style, r: random.Random, short: str, kind: str = "") -> str:
     assert claim.figure is not None
     s, q = substance(claim.substance, st, r), figure(claim.figure, st, r)
+    special = _AMOUNT_IN.get((claim.substance, kind))
+    if special and r.random() < 0.4:
+        return pick(r, special).format(s=s, q=q)
     forms = [
         "{s} {q}",
         "{s} {q}",
@@ -340,7 +364,7 @@ def _claim(claim: Claim, component: Component, st: Style, r: random.Random) -> t
             assert claim.figure is not None
             stated = f"{pick(r, SYMBOLS[claim.substance])} {figure(claim.figure, st, r)}"
             return _analysis(stated, component.kind, st, r), False
-        return _amount(claim, st, r, short), False
+        return _amount(claim, st, r, short, component.kind), False
     table = spec.present if claim.kind == "present" else spec.absent
     specific = table.get(claim.substance)  # type: ignore[call-overload]
     if specific and (claim.kind == "present" or r.random() < 0.5):
