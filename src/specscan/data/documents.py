@@ -13,6 +13,7 @@ from collections.abc import Callable
 from specscan.data import phrasing as P
 from specscan.data.facts import Component, Record
 from specscan.data.phrasing import Style, pick
+from specscan.data.rules import SAFETY_CRITICAL
 
 
 def _cap(text: str) -> str:
@@ -172,21 +173,27 @@ def _sentences(record: Record, r: random.Random, st: Style) -> list[str]:
         )
     approval = P.approval(record, r)
     if approval:
-        out.append(
-            _cap(
-                pick(
-                    r,
-                    (
-                        "{a}.",
-                        "Approval status: {a}.",
-                        "Regarding homologation: {a}.",
-                        "Type approval: {a}.",
-                        "Please note: {a}.",
-                        "Homologation - {a}.",
-                    ),
-                ).format(a=approval)
+        missing = record.approval == "missing" and record.category in SAFETY_CRITICAL
+        forms = (
+            "{a}.",
+            "Approval status: {a}.",
+            "Regarding homologation: {a}.",
+            "Type approval: {a}.",
+            "Please note: {a}.",
+            "Homologation - {a}.",
+        ) + (
+            (
+                "Unfortunately, {a}.",
+                "The only open item is the approval: {a}.",
+                "{a}, so the part cannot be released yet.",
+                "We are sorry to inform you that {a}.",
             )
+            if missing
+            else ("The approval is confirmed: {a}.", "{a}, certificate attached.")
+            if record.approval == "valid"
+            else ()
         )
+        out.append(_cap(pick(r, forms).format(a=approval)))
     return out
 
 

@@ -277,6 +277,7 @@ FOCI: dict[str, float] = {
     "distractor": 5,
     "none": 8,
     "benign_rich": 5,
+    "mixed_lead": 6,
 }
 _FOCUS_NAMES = tuple(FOCI)
 _FOCUS_WEIGHTS = tuple(FOCI.values())
@@ -291,7 +292,7 @@ DISTRACTORS: dict[str, tuple[str, ...]] = {
     "flying_lead": ("wiring", "electronics", "exterior_lamp", "interior_lamp", "horn", "seat", "battery"),
     "lead_wire": ("wiring", "electronics", "exterior_lamp", "interior_lamp", "horn"),
     "lead_in": ("fastener", "engine", "chassis", "body", "brake_hardware"),
-    "cd_drag": ("body", "trim", "mirror", "accessory", "exterior_lamp", "wheel"),
+    "cd_drag": ("body", "trim", "mirror", "accessory", "exterior_lamp", "wheel", "general"),
     "cd_drive": ("electronics",),
     "unleaded_fuel": ("fluid_line", "engine"),
     "lead_screw": ("seat", "body", "mirror", "exterior_lamp"),
@@ -348,8 +349,34 @@ def _benign(r: random.Random, kind: str, share: float = 0.3) -> Claim | None:
         options = [s for s in spec.amounts if s in METALS]
         if options:
             substance = _pick(r, options)
+            if substance == "lead" and spec.cls != "other" and r.random() < 0.6:  # "brass, Pb 2.9 %": exempt
+                return Claim("lead", "amount", figure_for(r, "lead", spec.cls, "exempt_ok"))
             return Claim(substance, "amount", figure_for(r, substance, spec.cls, "under"))
     return None
+
+
+_EXEMPT_ROLES = {
+    "brass": ("contacts", "terminals", "insert", "fitting"),
+    "bronze": ("bushing", "bearing shell"),
+    "machining_steel": ("pin", "shaft", "spindle"),
+    "aluminium_alloy": ("bracket", "housing", "heat sink"),
+}
+
+
+def _exempt_lead(r: random.Random, category: str, taken: set[str]) -> Component:
+    """A component of an exempt material with lead within its exemption (or named as leaded)."""
+    fitting = [
+        (role, k) for role, kinds in M.ROLE_KINDS[category] for k in kinds if k in _EXEMPT_ROLES and role not in taken
+    ]
+    if fitting:
+        role, kind = fitting[r.randrange(len(fitting))]
+    else:
+        kind = _pick(r, tuple(_EXEMPT_ROLES))
+        role = _pick(r, _EXEMPT_ROLES[kind])
+    if r.random() < 0.25:
+        return Component(role, kind, _name(r, kind, True), [Claim("lead", "present")])
+    figure = figure_for(r, "lead", M.KINDS[kind].cls, "exempt_ok")
+    return Component(role, kind, _name(r, kind, r.random() < 0.5), [Claim("lead", "amount", figure)])
 
 
 def _violation(r: random.Random, kind: str) -> Claim | None:
@@ -379,8 +406,11 @@ def _primary(r: random.Random, focus: str) -> tuple[str, str, str, Claim, bool]:
         "pfas": "pfas",
     }
     head = focus.split("_")[0]
+    forced: Substance | None = None
+    if focus == "below_limit_lead":  # lead under 0.1 % in a material without an exemption
+        focus, forced = "below_limit", "lead"
     if focus in ("below_limit", "absent"):
-        substance: Substance = r.choices(METALS, (40, 25, 12, 23))[0]
+        substance: Substance = forced or r.choices(METALS, (40, 25, 12, 23))[0]
         if focus == "absent" and r.random() < 0.25:
             substance = r.choice(("asbestos", "pfas"))
     else:
@@ -410,7 +440,7 @@ def _primary(r: random.Random, focus: str) -> tuple[str, str, str, Claim, bool]:
         side = "over" if focus.endswith("_over") else "under"
         classes: tuple[str, ...] | None = ("other",) if substance == "lead" else None
         kinds = _kinds_carrying(substance, "amount", classes)
-        if focus == "below_limit" and substance == "lead" and r.random() < 0.3:
+        if focus == "below_limit" and substance == "lead" and forced is None and r.random() < 0.3:
             kinds = _kinds_carrying(substance, "amount")  # lead under 0.1 % in an exempt material too
         if focus == "lead_over" and r.random() < 0.4:
             kinds = [k for k in kinds if k in ("steel", "zinc", "coating", "solder")]  # metals that look exempt
@@ -480,6 +510,9 @@ def sample_record(r: random.Random) -> Record:
         category = _pick(r, [c for c in M.CATEGORIES if c not in rules.SAFETY_CRITICAL])
     elif focus in ("distractor", "none", "benign_rich"):
         category = _pick(r, M.CATEGORIES)
+    elif focus == "mixed_lead":  # brass contacts with Pb 2.8 % (exempt) and a PVC sheath with a lead figure
+        category, role, kind, claim, leaded = _primary(r, r.choice(("lead_over", "below_limit_lead")))
+        primary = Component(role, kind, _name(r, kind, leaded), [claim])
     else:
         category, role, kind, claim, leaded = _primary(r, focus)
         primary = Component(role, kind, _name(r, kind, leaded), [claim])
@@ -527,6 +560,8 @@ def sample_record(r: random.Random) -> Record:
         extras.append(Component(role, kind, _name(r, kind, r.random() < 0.15), claims))
     if primary is not None and primary.role:
         extras.insert(r.randrange(len(extras) + 1), primary)
+    if focus == "mixed_lead":
+        extras.insert(r.randrange(len(extras) + 1), _exempt_lead(r, category, {c.role for c in extras}))
     components.extend(extras)
 
     record = Record(category, part, components, focus=focus)

@@ -455,6 +455,9 @@ VALID: dict[str, tuple[str, ...]] = {
         "homologated per UN {reg}",
     ),
     "certificate": (
+        "the approval from {ts} (E{n}, UN {reg}) is valid and attached",
+        "approval mark E{n} {reg} present on the part, certificate valid",
+        "E{n} {reg} certificate valid until {year2}",
         "type approval certificate E{n} valid",
         "approval no. E{n}*{reg_no}R0{k}*{num4}",
         "approval valid until {year2}",
@@ -475,6 +478,8 @@ VALID: dict[str, tuple[str, ...]] = {
 }
 MISSING: dict[str, tuple[str, ...]] = {
     "pending": (
+        "the E{n} certificate for UN {reg} is still pending",
+        "{ts} has the samples but the approval is still pending",
         "approval pending",
         "E-mark application pending",
         "homologation pending",
@@ -505,6 +510,8 @@ MISSING: dict[str, tuple[str, ...]] = {
         "no ECE marking",
     ),
     "expired": (
+        "the homologation certificate E{n} {reg_no}R-0{k} {num4} has expired",
+        "approval certificate ran out on {mm}/{year}",
         "cert: expired",
         "{reg} cert expired",
         "type approval: expired",
@@ -521,6 +528,8 @@ MISSING: dict[str, tuple[str, ...]] = {
         "homologation ran out in {year}",
     ),
     "withdrawn": (
+        "the homologation certificate E{n} {reg_no}R-0{k} {num4} has been withdrawn by {ts}",
+        "{ts} withdrew the {reg} approval",
         "certificate of conformity withdrawn",
         "{reg} approval withdrawn",
         "approval withdrawn",
@@ -537,6 +546,9 @@ MISSING: dict[str, tuple[str, ...]] = {
         "homologation revoked",
     ),
     "not_homologated": (
+        "not homologated for road use",
+        "off-road use only, not homologated",
+        "not homologated for road use in the EU",
         "not homologated",
         "non-homologated",
         "not type-approved",
@@ -559,6 +571,8 @@ MISSING: dict[str, tuple[str, ...]] = {
         "E-mark: n/a (none)",
     ),
     "suspended": (
+        "our UN {reg} approval E{n} was suspended by {ts}",
+        "the E{n} approval is suspended until further notice",
         "homologation: suspended (COP failure)",
         "approval suspended after CoP failure",
         "approval suspended",

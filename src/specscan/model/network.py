@@ -33,6 +33,7 @@ class ModelConfig(NetworkShape):
     vocab_size: int = Field(ge=2)
     max_len: int = 128
     num_classes: int = 2
+    num_rules: int = Field(default=0, ge=0, description="auxiliary outputs: which rule a text breaks (training only)")
     pad_id: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,6 +46,27 @@ def _pool(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     maxed = features.masked_fill(m == 0, NEG_INF).amax(dim=1)
     mean = (features * m).sum(dim=1) / m.sum(dim=1).clamp(min=1.0)
     return torch.cat([maxed, mean], dim=-1)
+
+
+Output = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+
+class _Heads(nn.Module):
+    """The label head and, when the config asks for it, an auxiliary head naming the rules broken."""
+
+    def __init__(self, features: int, config: ModelConfig) -> None:
+        super().__init__()
+        self.label = nn.Linear(features, config.num_classes)
+        self.rules = nn.Linear(features, config.num_rules) if config.num_rules else None
+
+    def forward(self, pooled: torch.Tensor, with_rules: bool) -> Output:
+        """pooled [B, F] -> logits [B, num_classes], or (logits, rule logits [B, num_rules])."""
+        logits = self.label(pooled)
+        if not with_rules:
+            return logits
+        if self.rules is None:
+            raise ValueError("this network has no rule head (num_rules = 0)")
+        return logits, self.rules(pooled)
 
 
 class TextCNN(nn.Module):
@@ -60,10 +82,10 @@ class TextCNN(nn.Module):
         self.convs = nn.ModuleList(
             nn.Conv1d(c, c, k, padding=2**i * (k // 2), dilation=2**i) for i in range(1, config.layers))
         self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(2 * c, config.num_classes)
+        self.head = _Heads(2 * c, config)
 
-    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
-        """input_ids [B, T] int64 -> logits [B, num_classes]."""
+    def forward(self, input_ids: torch.Tensor, with_rules: bool = False) -> Output:
+        """input_ids [B, T] int64 -> logits [B, num_classes] (and rule logits [B, num_rules])."""
         mask = input_ids != self.config.pad_id  # [B, T]
         x = self.embedding(input_ids).transpose(1, 2)  # [B, E, T]
         keep = mask.unsqueeze(1).to(x.dtype)  # [B, 1, T]; zero past the text, as if unpadded
@@ -71,7 +93,7 @@ class TextCNN(nn.Module):
         for conv in self.convs:
             h = torch.relu(conv(self.dropout(h)) + h) * keep  # [B, C, T]
         pooled = _pool(h.transpose(1, 2), mask)  # [B, 2C]
-        return self.head(self.dropout(pooled))
+        return self.head(self.dropout(pooled), with_rules)
 
 
 def _reverse_within_length(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -97,16 +119,16 @@ class TextBiGRU(nn.Module):
         self.forward_gru = nn.GRU(config.embed_dim, config.hidden, batch_first=True)
         self.backward_gru = nn.GRU(config.embed_dim, config.hidden, batch_first=True)
         self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(4 * config.hidden, config.num_classes)
+        self.head = _Heads(4 * config.hidden, config)
 
-    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
-        """input_ids [B, T] int64 -> logits [B, num_classes]."""
+    def forward(self, input_ids: torch.Tensor, with_rules: bool = False) -> Output:
+        """input_ids [B, T] int64 -> logits [B, num_classes] (and rule logits [B, num_rules])."""
         mask = input_ids != self.config.pad_id  # [B, T]
         x = self.dropout(self.embedding(input_ids))  # [B, T, E]
         ahead, _ = self.forward_gru(x)  # [B, T, H]
         behind, _ = self.backward_gru(_reverse_within_length(x, mask))
         states = torch.cat([ahead, _reverse_within_length(behind, mask)], dim=-1)  # [B, T, 2H]
-        return self.head(self.dropout(_pool(states, mask)))
+        return self.head(self.dropout(_pool(states, mask)), with_rules)
 
 
 class _EncoderLayer(nn.Module):
@@ -146,16 +168,16 @@ class TextTransformer(nn.Module):
         self.layers = nn.ModuleList(
             _EncoderLayer(dim, config.heads, config.dropout) for _ in range(config.layers))
         self.norm = nn.LayerNorm(dim)
-        self.head = nn.Linear(2 * dim, config.num_classes)
+        self.head = _Heads(2 * dim, config)
 
-    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
-        """input_ids [B, T] int64 -> logits [B, num_classes]."""
+    def forward(self, input_ids: torch.Tensor, with_rules: bool = False) -> Output:
+        """input_ids [B, T] int64 -> logits [B, num_classes] (and rule logits [B, num_rules])."""
         mask = input_ids != self.config.pad_id
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)
         x = self.embedding(input_ids) + self.position(positions)[None]  # [B, T, D]
         for layer in self.layers:
             x = layer(x, mask)
-        return self.head(_pool(self.norm(x), mask))
+        return self.head(_pool(self.norm(x), mask), with_rules)
 
 
 def build_model(config: ModelConfig) -> nn.Module:

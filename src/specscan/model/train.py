@@ -51,6 +51,8 @@ class TrainConfig(NetworkShape):
     patience: int = Field(default=3, ge=1)
     seed: int = 13
     nproc: int = Field(default=1, ge=1, description="processes for torch.distributed (gloo)")
+    rule_loss_weight: float = Field(default=0.5, ge=0.0, description="weight of the auxiliary task: which rules a "
+                                    "text breaks (used when the data has a `violations` column; 0 turns it off)")
     normaliser: Literal["none", "digits", "bands"] = Field(
         default="bands", description="rewrite concentrations before tokenising: as written, fixed-width "
                                      "percent digits, or the band between the rules' limits")
@@ -65,9 +67,9 @@ class TrainConfig(NetworkShape):
             return NormaliserSpec(version="1")
         return NormaliserSpec(version="2", edges_ppm=tuple(sorted(self.band_edges_ppm)))
 
-    def network_config(self, vocab_size: int) -> ModelConfig:
+    def network_config(self, vocab_size: int, num_rules: int = 0) -> ModelConfig:
         shape = self.model_dump(include=set(NetworkShape.model_fields))
-        return ModelConfig(**shape, vocab_size=vocab_size, max_len=self.max_len, pad_id=PAD_ID)
+        return ModelConfig(**shape, vocab_size=vocab_size, max_len=self.max_len, pad_id=PAD_ID, num_rules=num_rules)
 
 
 class TrainResult(BaseModel):
@@ -95,12 +97,14 @@ class Trained:
 class _Encoded:
     ids: list[list[int]]
     labels: np.ndarray
+    rules: np.ndarray | None = None  # [n, num_rules] multi-hot: the rules each text breaks
 
 
-def _encode(tokenizer: Tokenizer, texts: list[str], labels: np.ndarray) -> _Encoded:
+def _encode(tokenizer: Tokenizer, texts: list[str], labels: np.ndarray, rules: np.ndarray | None = None) -> _Encoded:
     tokenizer.no_padding()  # pad per batch below, not to the longest text overall
     ids = [e.ids for e in tokenizer.encode_batch(texts)]
-    return _Encoded(ids=ids, labels=labels.astype(np.int64))
+    return _Encoded(ids=ids, labels=labels.astype(np.int64),
+                    rules=None if rules is None else rules.astype(np.float32))
 
 
 def _batch(data: _Encoded, index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -168,10 +172,12 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     torch.use_deterministic_algorithms(True)  # the same data and config give the same weights
     torch.manual_seed(config.seed)  # same initial weights on every rank
-    model = build_model(config.network_config(vocab_size))
+    num_rules = 0 if train.rules is None else train.rules.shape[1]
+    model = build_model(config.network_config(vocab_size, num_rules))
     wrapped: nn.Module = DistributedDataParallel(model) if distributed else model
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    rule_loss = nn.BCEWithLogitsLoss()
     rng = np.random.default_rng(config.seed)
     lengths = np.fromiter((len(r) for r in train.ids), dtype=np.int64, count=len(train.ids))
     steps_per_epoch = _steps_per_epoch(len(train.labels), world, config.batch_size)
@@ -196,7 +202,12 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
         for step in bar:
             ids, y = _batch(train, batches[step])
             optimizer.zero_grad()
-            loss = loss_fn(wrapped(ids), y)
+            if train.rules is None:
+                loss = loss_fn(wrapped(ids), y)
+            else:  # the label, and which rules the text breaks (an auxiliary task that shapes the features)
+                logits, rule_logits = wrapped(ids, with_rules=True)
+                rules = torch.from_numpy(train.rules[batches[step]])
+                loss = loss_fn(logits, y) + config.rule_loss_weight * rule_loss(rule_logits, rules)
             loss.backward()
             optimizer.step()
             if scheduler is not None:
@@ -219,7 +230,7 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
             if stale >= config.patience:
                 break
     if rank == 0:
-        torch.save({"config": config.network_config(vocab_size).to_dict(), "state_dict": best_state},
+        torch.save({"config": config.network_config(vocab_size, num_rules).to_dict(), "state_dict": best_state},
                    out_dir / WEIGHTS_FILE)
         result = TrainResult(best_epoch=best_epoch, best_val_macro_f1=best_f1, epochs_run=epoch,
                              seconds=time.perf_counter() - started, history=history)
@@ -237,10 +248,12 @@ def _free_port() -> int:
 
 def train_model(train_texts: list[str], train_labels: np.ndarray, val_texts: list[str],
                 val_labels: np.ndarray, *, config: TrainConfig, out_dir: Path,
-                calibration_labels: np.ndarray | None = None) -> TrainResult:
+                calibration_labels: np.ndarray | None = None, train_rules: np.ndarray | None = None) -> TrainResult:
     """Fit the tokenizer and the network, then the temperature; write tokenizer.json, model.pt and
     history.json. The temperature is fitted on `calibration_labels` (clean labels of the validation
-    texts, where known) or else on `val_labels`."""
+    texts, where known) or else on `val_labels`. `train_rules` ([n, k] multi-hot: the rules each
+    training text breaks, where the data says so) adds an auxiliary task with weight
+    `config.rule_loss_weight`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
@@ -251,7 +264,8 @@ def train_model(train_texts: list[str], train_labels: np.ndarray, val_texts: lis
     tokenizer = train_tokenizer(train_texts, vocab_size=config.vocab_size, max_len=config.max_len)
     tokenizer.save(str(out_dir / TOKENIZER_FILE))
     vocab_size = tokenizer.get_vocab_size()
-    train = _encode(tokenizer, train_texts, train_labels)
+    use_rules = train_rules is not None and config.rule_loss_weight > 0
+    train = _encode(tokenizer, train_texts, train_labels, train_rules if use_rules else None)
     val = _encode(tokenizer, val_texts, val_labels)
     if config.nproc == 1:
         _worker(0, 1, 0, config, out_dir, train, val, vocab_size)

@@ -127,6 +127,24 @@ def eval_sets(prepared: Path) -> dict[str, pd.DataFrame]:
 
 # --- train --------------------------------------------------------------------------------------
 
+def rule_targets(frame: pd.DataFrame) -> np.ndarray | None:
+    """[n, 7] multi-hot of the rules each row breaks, from a `violations` column ("lead;cadmium"), if any.
+
+    The rules are those of `data.rules.VIOLATIONS`; a row whose `label` was flipped by label noise
+    keeps the rules of its facts (the auxiliary task sees the clean facts, as the generator knows them)."""
+    if "violations" not in frame.columns:
+        return None
+    from specscan.data.rules import VIOLATIONS
+
+    index = {rule: i for i, rule in enumerate(VIOLATIONS)}
+    targets = np.zeros((len(frame), len(VIOLATIONS)), dtype=np.float32)
+    for row, value in enumerate(frame["violations"].fillna("").astype(str)):
+        for rule in filter(None, value.split(";")):
+            if rule in index:
+                targets[row, index[rule]] = 1.0
+    return targets
+
+
 class TrainSummary(BaseModel):
     best_epoch: int
     best_val_macro_f1: float
@@ -150,7 +168,8 @@ def train(prepared: Path, out: Path, *, config: PipelineConfig) -> TrainSummary:
     va = pd.read_parquet(prepared / "val.parquet")
     clean = va["label_eval"].to_numpy() if "label_eval" in va.columns else None
     result = train_model(tr["text"].tolist(), tr["label"].to_numpy(), va["text"].tolist(),
-                         va["label"].to_numpy(), config=config.train, out_dir=out, calibration_labels=clean)
+                         va["label"].to_numpy(), config=config.train, out_dir=out, calibration_labels=clean,
+                         train_rules=rule_targets(tr))
     started = time.perf_counter()
     baseline = train_baseline(tr["text"].tolist(), tr["label"].to_numpy(), seed=config.train.seed)
     (out / "baseline").mkdir()
