@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from specscan.artifact.bundle import ONNX_FILE, TOKENIZER_FILE, write_manifest
 from specscan.artifact.predictor import Predictor
@@ -42,3 +43,21 @@ def test_onnx_export_matches_pytorch_and_is_batch_independent(arch: str, tmp_pat
     assert report.max_abs_diff <= 1e-5 and report.label_agreement == 1.0
     np.testing.assert_allclose(together, one_by_one, atol=1e-6, rtol=0)
     shutil.rmtree(tmp_path)
+
+
+def test_the_any_position_bigru_with_a_rule_head_exports_to_the_same_probabilities(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    from specscan.model.network import WithProbabilities
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(vocab_size=60, hidden=8, embed_dim=16, pooling="any", num_rules=7)).eval()
+    export_onnx(model, tmp_path / "model.onnx", temperature=1.3)
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"))
+    ids = torch.randint(1, 60, (5, 17))
+    ids[2, 9:] = 0
+    (onnx,) = session.run(None, {"input_ids": ids.numpy()})
+    with torch.no_grad():
+        expected = WithProbabilities(model, 1.3)(ids).numpy()
+    assert [o.name for o in session.get_outputs()] == ["probabilities"]
+    assert abs(onnx - expected).max() < 1e-5

@@ -6,7 +6,7 @@ from torch import nn
 
 from specscan.model.network import ModelConfig, WithProbabilities, build_model
 
-ARCHS = ("cnn", "bigru", "transformer")
+ARCHS = ("cnn", "bigru", "transformer", "bigru-any")
 VOCAB = 40
 PAD = 0
 
@@ -14,8 +14,9 @@ PAD = 0
 def tiny(arch: str) -> nn.Module:
     """A seeded, tiny network of `arch` in eval mode (dropout off)."""
     torch.manual_seed(0)
+    arch, _, pooling = arch.partition("-")
     config = ModelConfig(arch=arch, vocab_size=VOCAB, embed_dim=16, channels=16, kernel_size=5,
-                         hidden=8, layers=1, heads=2, max_len=32, dropout=0.3)
+                         hidden=8, layers=1, heads=2, max_len=32, dropout=0.3, pooling=pooling or "maxmean")
     return build_model(config).eval()
 
 
@@ -76,3 +77,30 @@ def test_eval_mode_is_deterministic_and_train_mode_applies_dropout() -> None:
         torch.testing.assert_close(model(ids), model(ids))
         model.train()
         assert not torch.allclose(model(ids), model(ids))
+
+
+def test_the_any_position_head_lets_one_statement_decide_whatever_surrounds_it() -> None:
+    """With `any` pooling the text's logit is a smooth maximum over positions: appending more
+    positions can only raise it, never cancel a high-scoring one."""
+    model = tiny("bigru-any")
+    with torch.no_grad():
+        short = model(tokens(6))[0, 1]
+        longer = model(tokens(6, width=6))[0, 1]
+        torch.testing.assert_close(short, longer)
+        scores = model.any.score(torch.zeros(1, 3, 16))  # type: ignore[union-attr]
+    assert scores.shape == (1, 3, 1)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_rule_head_answers_which_rules_a_text_breaks_beside_the_label(arch: str) -> None:
+    torch.manual_seed(0)
+    arch, _, pooling = arch.partition("-")
+    config = ModelConfig(arch=arch, vocab_size=VOCAB, embed_dim=16, channels=16, hidden=8, layers=1, heads=2,
+                         max_len=32, pooling=pooling or "maxmean", num_rules=7)
+    model = build_model(config).eval()
+    with torch.no_grad():
+        logits, rules = model(tokens(5, 9), with_rules=True)
+        torch.testing.assert_close(logits, model(tokens(5, 9)))
+    assert rules.shape == (2, 7)
+    with pytest.raises(ValueError, match="no rule head"):
+        tiny(arch if not pooling else f"{arch}-{pooling}")(tokens(3), with_rules=True)

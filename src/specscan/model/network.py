@@ -25,6 +25,9 @@ class NetworkShape(BaseModel):
     layers: int = Field(default=3, ge=1, description="CNN conv layers / transformer blocks")
     heads: int = Field(default=4, ge=1)
     dropout: float = Field(default=0.2, ge=0.0, lt=1.0)
+    pooling: Literal["maxmean", "any"] = Field(
+        default="maxmean", description="BiGRU: max+mean of the states into one head, or `any`: a score at "
+                                       "every position, combined by log-sum-exp (non-compliant if any part says so)")
 
 
 class ModelConfig(NetworkShape):
@@ -67,6 +70,33 @@ class _Heads(nn.Module):
         if self.rules is None:
             raise ValueError("this network has no rule head (num_rules = 0)")
         return logits, self.rules(pooled)
+
+
+class _AnyPosition(nn.Module):
+    """Scores every position of a text and combines them with a masked log-sum-exp, a smooth maximum.
+
+    A description is non-compliant when any of its statements breaks a rule: one high-scoring
+    position decides, and no number of harmless statements elsewhere can outvote it. The rule
+    scores (auxiliary, training only) are combined the same way, one maximum per rule.
+    """
+
+    def __init__(self, features: int, config: ModelConfig) -> None:
+        super().__init__()
+        self.num_rules = config.num_rules
+        self.score = nn.Sequential(nn.Linear(features, config.hidden), nn.Tanh(),
+                                   nn.Linear(config.hidden, 1 + config.num_rules))
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor, with_rules: bool) -> Output:
+        """states [B, T, F], mask [B, T] -> logits [B, 2] = [0, z] (and rule logits [B, num_rules])."""
+        scores = self.score(states).masked_fill(~mask.unsqueeze(-1), NEG_INF)  # [B, T, 1 + R]
+        combined = torch.logsumexp(scores, dim=1)  # [B, 1 + R]
+        z = combined[:, :1]  # [B, 1]
+        logits = torch.cat([torch.zeros_like(z), z], dim=-1)  # softmax -> [1 - sigmoid(z), sigmoid(z)]
+        if not with_rules:
+            return logits
+        if not self.num_rules:
+            raise ValueError("this network has no rule head (num_rules = 0)")
+        return logits, combined[:, 1:]
 
 
 class TextCNN(nn.Module):
@@ -119,7 +149,8 @@ class TextBiGRU(nn.Module):
         self.forward_gru = nn.GRU(config.embed_dim, config.hidden, batch_first=True)
         self.backward_gru = nn.GRU(config.embed_dim, config.hidden, batch_first=True)
         self.dropout = nn.Dropout(config.dropout)
-        self.head = _Heads(4 * config.hidden, config)
+        self.head = _Heads(4 * config.hidden, config) if config.pooling == "maxmean" else None
+        self.any = _AnyPosition(2 * config.hidden, config) if config.pooling == "any" else None
 
     def forward(self, input_ids: torch.Tensor, with_rules: bool = False) -> Output:
         """input_ids [B, T] int64 -> logits [B, num_classes] (and rule logits [B, num_rules])."""
@@ -128,6 +159,9 @@ class TextBiGRU(nn.Module):
         ahead, _ = self.forward_gru(x)  # [B, T, H]
         behind, _ = self.backward_gru(_reverse_within_length(x, mask))
         states = torch.cat([ahead, _reverse_within_length(behind, mask)], dim=-1)  # [B, T, 2H]
+        if self.any is not None:
+            return self.any(self.dropout(states), mask, with_rules)
+        assert self.head is not None
         return self.head(self.dropout(_pool(states, mask)), with_rules)
 
 

@@ -248,12 +248,13 @@ def _free_port() -> int:
 
 def train_model(train_texts: list[str], train_labels: np.ndarray, val_texts: list[str],
                 val_labels: np.ndarray, *, config: TrainConfig, out_dir: Path,
-                calibration_labels: np.ndarray | None = None, train_rules: np.ndarray | None = None) -> TrainResult:
+                calibration_labels: np.ndarray | None = None, train_rules: np.ndarray | None = None,
+                calibration_texts: list[str] | None = None) -> TrainResult:
     """Fit the tokenizer and the network, then the temperature; write tokenizer.json, model.pt and
-    history.json. The temperature is fitted on `calibration_labels` (clean labels of the validation
-    texts, where known) or else on `val_labels`. `train_rules` ([n, k] multi-hot: the rules each
-    training text breaks, where the data says so) adds an auxiliary task with weight
-    `config.rule_loss_weight`."""
+    history.json. The temperature is fitted on `calibration_texts` with `calibration_labels` where
+    given, else on the validation texts with `calibration_labels` (their clean labels) or
+    `val_labels`. `train_rules` ([n, k] multi-hot: the rules each training text breaks, where the
+    data says so) adds an auxiliary task with weight `config.rule_loss_weight`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
@@ -276,16 +277,19 @@ def train_model(train_texts: list[str], train_labels: np.ndarray, val_texts: lis
     saved = torch.load(out_dir / WEIGHTS_FILE, map_location="cpu", weights_only=True)
     model = build_model(ModelConfig(**saved["config"]))
     model.load_state_dict(saved["state_dict"])
-    order = np.argsort([len(ids) for ids in val.ids], kind="stable")
-    batches = [_batch(val, order[i : i + 512])[0] for i in range(0, len(order), 512)]
-    labels = (calibration_labels if calibration_labels is not None else val.labels)[order]
-    temperature = fit_temperature(logits_of(model, batches), labels.astype(np.int64))
+    if calibration_texts is not None and calibration_labels is not None:
+        held = _encode(tokenizer, [prepare(text) for text in calibration_texts], calibration_labels)
+    else:
+        held = _Encoded(val.ids, calibration_labels if calibration_labels is not None else val.labels)
+    order = np.argsort([len(ids) for ids in held.ids], kind="stable")
+    batches = [_batch(held, order[i : i + 512])[0] for i in range(0, len(order), 512)]
+    temperature = fit_temperature(logits_of(model, batches), held.labels[order].astype(np.int64))
     torch.save({**saved, "normaliser": spec.model_dump(mode="json") if spec else None, "temperature": temperature},
                out_dir / WEIGHTS_FILE)
     result = TrainResult.model_validate(json.loads((out_dir / HISTORY_FILE).read_text()))
     result.temperature = temperature
     (out_dir / HISTORY_FILE).write_text(result.model_dump_json(indent=2))
-    log.info("temperature %.3f (fitted on %d validation rows)", temperature, len(labels))
+    log.info("temperature %.3f (fitted on %d rows)", temperature, len(order))
     return result
 
 

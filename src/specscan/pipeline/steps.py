@@ -127,6 +127,14 @@ def eval_sets(prepared: Path) -> dict[str, pd.DataFrame]:
 
 # --- train --------------------------------------------------------------------------------------
 
+def _calibration_set(prepared: Path, val: pd.DataFrame) -> pd.DataFrame:
+    """Where the temperature is fitted: the held-out phrasing families if there are any (text written in
+    ways the model never saw is what it will meet), else the validation split; clean labels."""
+    heldout = prepared / "heldout_families.parquet"
+    frame = pd.read_parquet(heldout) if heldout.is_file() else val
+    return frame if len(frame) else val
+
+
 def rule_targets(frame: pd.DataFrame) -> np.ndarray | None:
     """[n, 7] multi-hot of the rules each row breaks, from a `violations` column ("lead;cadmium"), if any.
 
@@ -166,10 +174,11 @@ def train(prepared: Path, out: Path, *, config: PipelineConfig) -> TrainSummary:
     out.mkdir(parents=True, exist_ok=True)
     tr = pd.read_parquet(prepared / "train.parquet")
     va = pd.read_parquet(prepared / "val.parquet")
-    clean = va["label_eval"].to_numpy() if "label_eval" in va.columns else None
+    calibration = _calibration_set(prepared, va)
     result = train_model(tr["text"].tolist(), tr["label"].to_numpy(), va["text"].tolist(),
-                         va["label"].to_numpy(), config=config.train, out_dir=out, calibration_labels=clean,
-                         train_rules=rule_targets(tr))
+                         va["label"].to_numpy(), config=config.train, out_dir=out,
+                         calibration_texts=calibration["text"].tolist(),
+                         calibration_labels=calibration["label_eval"].to_numpy(), train_rules=rule_targets(tr))
     started = time.perf_counter()
     baseline = train_baseline(tr["text"].tolist(), tr["label"].to_numpy(), seed=config.train.seed)
     (out / "baseline").mkdir()
