@@ -42,7 +42,13 @@ def _extras(record: Record, r: random.Random, n_context: int) -> list[str]:
 def _short(record: Record, r: random.Random, st: Style) -> str:
     """ "Front brake pad set, NAO friction compound, E-marked to UN ECE R90, supplier Halvorsen"."""
     head = _cap(P.part_name(record, r))
-    items = _comps(record, st, r)
+    stated = _stated(record)
+    said = P.claims_only(stated[0], st, r) if stated and not stated[0].role and r.random() < 0.35 else None
+    if said is not None:  # the material in front of the part: "ABS door handle, Pb 0.2 %"
+        head = _cap(f"{stated[0].name} {P.part_name(record, r)}")
+        items = ([said] if said else []) + [P.component(c, st, r) for c in stated[1:]]
+    else:
+        items = _comps(record, st, r)
     approval = P.approval(record, r)
     if approval:
         items.insert(r.randrange(len(items) + 1), approval)
@@ -151,26 +157,22 @@ def _sentences(record: Record, r: random.Random, st: Style) -> list[str]:
     """The decisive facts as sentences, one per component, plus the approval."""
     out = []
     for c in _stated(record):
-        phrase = P.component(c, st, r)
-        out.append(
-            _cap(
-                pick(
-                    r,
-                    (
-                        "{x}.",
-                        "{x}.",
-                        "Material: {x}.",
-                        "The {x}.",
-                        "Note: {x}.",
-                        "{x} (see attached).",
-                        "Confirmed: {x}.",
-                        "Per the declaration, {x}.",
-                    ),
-                )
-                .format(x=phrase)
-                .replace("The The", "The")
+        if r.random() < 0.4:  # a clause: "the signal wire joint uses Sn60Pb40"
+            forms: tuple[str, ...] = ("{x}.", "{x}.", "Note that {x}.", "Per the declaration, {x}.", "We confirm {x}.")
+            phrase = P.component(c, st, r, sentence=True)
+        else:
+            forms = (
+                "{x}.",
+                "{x}.",
+                "Material: {x}.",
+                "The {x}.",
+                "Note: {x}.",
+                "{x} (see attached).",
+                "Confirmed: {x}.",
+                "Per the declaration, {x}.",
             )
-        )
+            phrase = P.component(c, st, r)
+        out.append(_cap(pick(r, forms).format(x=phrase).replace("The The", "The").replace("The the", "The")))
     approval = P.approval(record, r)
     if approval:
         missing = record.approval == "missing" and record.category in SAFETY_CRITICAL

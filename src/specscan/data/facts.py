@@ -293,7 +293,7 @@ DISTRACTORS: dict[str, tuple[str, ...]] = {
     "lead_wire": ("wiring", "electronics", "exterior_lamp", "interior_lamp", "horn"),
     "lead_in": ("fastener", "engine", "chassis", "body", "brake_hardware"),
     "cd_drag": ("body", "trim", "mirror", "accessory", "exterior_lamp", "wheel", "general"),
-    "cd_drive": ("electronics",),
+    "cd_drive": ("electronics", "general", "accessory"),
     "unleaded_fuel": ("fluid_line", "engine"),
     "lead_screw": ("seat", "body", "mirror", "exterior_lamp"),
     "ptfe_tape": ("fluid_line", "hvac", "engine", "brake_hardware"),

@@ -171,6 +171,8 @@ ABSENT: dict[str, tuple[str, ...]] = {
         "Pb n.d.",
         "Pb: n.d.",
         "Pb ND",
+        "leadfree",
+        "Pb free",
         "lead below detection limit",
         "lead not detected",
         "Pb < LOD",
@@ -222,6 +224,8 @@ ABSENT: dict[str, tuple[str, ...]] = {
         "Cd n.d.",
         "Cd: n.d.",
         "Cd ND",
+        "cadmiumfree",
+        "Cd free",
         "cadmium not detected",
         "without cadmium",
         "Cd not detected",
@@ -343,6 +347,21 @@ def _analysis(stated: str, kind: str, st: Style, r: random.Random) -> str:
     return head + ", ".join(items)
 
 
+def claims_only(c: Component, st: Style, r: random.Random) -> str | None:
+    """Only what is stated about a component, without its name ("Pb 0.2 %, Cd-free"), for texts that
+    name the material in front of the part ("ABS door handle, Pb 0.2 %"); None if a claim's wording
+    needs the name itself."""
+    phrases = []
+    for claim in c.claims:
+        if claim.substance == c.said_by_part:
+            continue
+        phrase, names_material = _claim(claim, c, st, r)
+        if names_material:
+            return None
+        phrases.append(phrase)
+    return ", ".join(phrases)
+
+
 def absent(substances: list[str], st: Style, r: random.Random) -> str:
     """One absence statement for one or several substances."""
     if len(substances) == 1:
@@ -375,9 +394,15 @@ def _claim(claim: Claim, component: Component, st: Style, r: random.Random) -> t
     return absent([claim.substance], st, r), False
 
 
-def component(c: Component, st: Style, r: random.Random, *, role_first: bool | None = None) -> str:
+_VERBS = ("is", "uses", "is made of", "consists of", "is manufactured from", "is produced in", "is")
+
+
+def component(
+    c: Component, st: Style, r: random.Random, *, role_first: bool | None = None, sentence: bool = False
+) -> str:
     """The material of a component with everything stated about it, e.g.
-    "contacts: CuZn39Pb3, Pb 3.1 %", "PVC sheath (0.4 wt.% Pb)", "lead-free solder"."""
+    "contacts: CuZn39Pb3, Pb 3.1 %", "PVC sheath (0.4 wt.% Pb)", "lead-free solder"; with
+    `sentence`, as a clause: "the signal wire joint uses Sn60Pb40", "the housing is PA66"."""
     phrases: list[str] = []
     head = ""  # the material's name, or a phrase that names it ("lead-stabilised PVC", "tin-lead solder")
     claims = [k for k in c.claims if k.substance != c.said_by_part]  # the part's name already says it
@@ -400,6 +425,14 @@ def component(c: Component, st: Style, r: random.Random, *, role_first: bool | N
         rest = ", ".join(phrases) + (")" if joiner == " (" else "")
     else:
         joiner = rest = ""
+    if sentence:
+        subject = f"the {c.role}" if c.role else pick(r, ("the part", "the material", "it", "the body"))
+        verb = pick(r, _VERBS)
+        if c.role.endswith("s") and not c.role.endswith("ss") and verb.startswith("is"):
+            verb = "are" + verb[2:]
+        elif c.role.endswith("s") and not c.role.endswith("ss") and verb == "uses":
+            verb = "use"
+        return f"{subject} {verb} {head}{joiner}{rest}"
     if not c.role or c.role.lower() in c.name.lower():  # "gasket" of "fibre gasket": the name says it
         return head + joiner + rest
     if role_first is None:
@@ -721,8 +754,21 @@ FALSE_FRIENDS: dict[str, tuple[str, ...]] = {
         "improves Cd by 0.0{k}",
         "Cd value {cd} in wind tunnel",
         "cd = {cd}",
+        "Cd dropped from {cd} to 0.2{k}",
+        "drag coefficient Cd reduced from {cd} to 0.2{k}",
+        "aero: cd {cd}",
     ),
-    "cd_drive": ("CD drive", "with CD player", "CD/DVD drive", "single-CD drive", "CD changer ready"),
+    "cd_drive": (
+        "CD drive",
+        "with CD player",
+        "CD/DVD drive",
+        "single-CD drive",
+        "CD changer ready",
+        "6-disc CD changer",
+        "CD/MP3 head unit",
+        "CD player slot",
+        "CD-ROM drive",
+    ),
     "unleaded_fuel": ("for unleaded petrol", "unleaded fuel compatible", "E10 / unleaded rated"),
     "lead_screw": ("lead screw drive", "lead screw actuator", "motor with lead screw"),
     "ptfe_tape": ("PTFE thread tape", "PTFE-lined bore", "PTFE washer"),
@@ -938,5 +984,12 @@ def declared_absent(record: Record, st: Style, r: random.Random) -> str | None:
     return pick(r, _DECLARED).format(x=listed)
 
 
+COLOURS = ("yellow", "red", "orange", "black", "grey", "white", "blue", "green", "chrome-look", "silver")
+
+
 def part_name(record: Record, r: random.Random, *, caps: bool = False) -> str:
-    return record.part.caps if caps else record.part.noun
+    if caps:
+        return record.part.caps
+    if r.random() < 0.08:  # "yellow grip": a colour says nothing about a substance
+        return f"{pick(r, COLOURS)} {record.part.noun}"
+    return record.part.noun
