@@ -257,9 +257,9 @@ def figure_for(r: random.Random, substance: Substance, cls: MaterialClass, side:
 
 # focus -> weight: what a record is mainly about; the label is still computed from all its facts
 FOCI: dict[str, float] = {
-    "lead_over": 7,
+    "lead_over": 10,
     "lead_present": 5,
-    "lead_exempt_over": 5.5,
+    "lead_exempt_over": 7.5,
     "cadmium_over": 4,
     "cadmium_present": 3.5,
     "mercury_over": 1.5,

@@ -511,6 +511,9 @@ VALID: dict[str, tuple[str, ...]] = {
 }
 MISSING: dict[str, tuple[str, ...]] = {
     "pending": (
+        "E-mark pend.",
+        "appr. pending",
+        "homol. pending",
         "the E{n} certificate for UN {reg} is still pending",
         "{ts} has the samples but the approval is still pending",
         "approval pending",
