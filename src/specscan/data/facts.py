@@ -273,7 +273,7 @@ FOCI: dict[str, float] = {
     "below_limit": 10,
     "absent": 6.5,
     "approval_valid": 4,
-    "approval_not_required": 4.5,
+    "approval_not_required": 7,
     "distractor": 5,
     "none": 8,
     "benign_rich": 5,

@@ -26,7 +26,7 @@ class NetworkShape(BaseModel):
     heads: int = Field(default=4, ge=1)
     dropout: float = Field(default=0.2, ge=0.0, lt=1.0)
     pooling: Literal["maxmean", "any"] = Field(
-        default="maxmean", description="BiGRU: max+mean of the states into one head, or `any`: a score at "
+        default="any", description="BiGRU: max+mean of the states into one head, or `any`: a score at "
                                        "every position, combined by log-sum-exp (non-compliant if any part says so)")
 
 

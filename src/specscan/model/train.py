@@ -41,13 +41,13 @@ class TrainConfig(NetworkShape):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
     vocab_size: int = Field(default=6000, ge=100)
-    max_len: int = Field(default=128, ge=8)
+    max_len: int = Field(default=256, ge=8)
     lr: float = 3e-3
     schedule: Literal["constant", "onecycle"] = "onecycle"
     label_smoothing: float = Field(default=0.0, ge=0.0, lt=0.5)
     weight_decay: float = 1e-4
     batch_size: int = Field(default=64, ge=1)
-    max_epochs: int = Field(default=4, ge=1)
+    max_epochs: int = Field(default=6, ge=1)
     patience: int = Field(default=3, ge=1)
     seed: int = 13
     nproc: int = Field(default=1, ge=1, description="processes for torch.distributed (gloo)")
