@@ -107,3 +107,21 @@ def test_a_file_that_does_not_parse_gives_a_config_error_naming_it(
     path = write(tmp_path, name, text)
     with pytest.raises(ConfigError, match=name):
         load_config(path)
+
+
+def test_labelled_sets_are_found_relative_to_the_config_file(tmp_path: Path) -> None:
+
+    (tmp_path / "conf").mkdir()
+    path = tmp_path / "conf" / "p.yaml"
+    path.write_text("evaluation:\n  labelled_sets:\n    mine: ../sets/mine.csv\n    absolute: /data/x.csv\n")
+    sets = load_config(path).evaluation.labelled_sets
+    assert sets == {"mine": tmp_path / "conf" / ".." / "sets" / "mine.csv", "absolute": Path("/data/x.csv")}
+
+
+def test_the_shipped_configs_point_at_the_frozen_sets() -> None:
+
+    root = Path(__file__).parents[2]
+    for revision in ("r1", "r2"):
+        config = load_config(root / "configs" / f"{revision}.yaml")
+        assert all(path.is_file() for path in config.evaluation.labelled_sets.values())
+        assert f"independent_{revision}" in config.gate.min_macro_f1
