@@ -78,6 +78,17 @@ _QUANTITY = re.compile(
     rf"(?:\s+(?P<after_max>{_AFTER['≤']})|\s+(?P<after_min>{_AFTER['≥']}))?",
     re.IGNORECASE,
 )
+# where a quantity may end: a number and its unit; `_QUANTITY` is only tried around these (it is slow to
+# try at every position of a text)
+_AMOUNT = re.compile(rf"(?:{_NUMBER})\s?(?:{_unit('a')})(?![a-z])", re.IGNORECASE)
+_LOOK_BACK, _LOOK_AHEAD, _NEAR = 64, 40, 24
+# something just before an amount that a qualifier or a range could start with; without it the
+# quantity can only start at the amount itself
+_LEAD_HINT = re.compile(
+    r"[<>≤≥~≈⩽⩾=]|\d\s*(?:[-–—…]|\.\.|to\b)|\b(?:max\w*|min\w*|up|not|no|at|less|lower|below|under|more|greater|higher"
+    r"|above|over|exceed\w*|in|ca|c|approx\w*|about|around|roughly|between)\b",
+    re.IGNORECASE,
+)
 # "PB_PPM=850", "Cd [mg/kg]: 12", "lead (%) 0.3", "ppm: 40": the unit written as the key of a number
 _KEYED = re.compile(
     rf"(?:(?<=[_(\[])(?:{_unit('u')})[)\]]?\s*[:=]?|(?<![\w%])(?:{_unit('k')})\s*[:=])"
@@ -174,7 +185,22 @@ def normalise(text: str, spec: NormaliserSpec = DIGITS) -> str:
     else:
         render = _digits
     text = _SPACES.sub(" ", _safe(unicodedata.normalize("NFKC", text))).strip()
-    text = _QUANTITY.sub(partial(_quantity, render), text)
+    if not any(ch.isdigit() for ch in text):
+        return text
+    pieces, last = [], 0
+    for candidate in _AMOUNT.finditer(text):
+        if candidate.start() < last:
+            continue  # already part of a range
+        start, end = candidate.start(), min(len(text), candidate.end() + _LOOK_AHEAD)
+        if _LEAD_HINT.search(text, max(last, start - _NEAR), start):
+            found = _QUANTITY.search(text, max(last, start - _LOOK_BACK), end)
+        else:
+            found = _QUANTITY.match(text, start, end)
+        if found is None or found.end() < candidate.end():
+            continue
+        pieces += [text[last : found.start()], _quantity(render, found)]
+        last = found.end()
+    text = "".join(pieces) + text[last:]
     return _KEYED.sub(partial(_keyed, render), text)
 
 
