@@ -31,7 +31,7 @@ setup: $(BIN)/specscan java
 
 run: setup
 	$(BIN)/specscan data generate --revision R1 --rows $(ROWS) --seed 0 --out $(DATA)
-	$(BIN)/specscan pipeline run --data $(DATA) --bootstrap
+	$(BIN)/specscan pipeline run --data $(DATA) --config configs/r1.yaml --bootstrap
 	$(BIN)/specscan predict --model models:/compliance-classifier@champion \
 	  "Front brake pad set, low-metallic, copper-free, E-marked to UN ECE R90" \
 	  "BRK LINING RR DRUM, CHRYSOTILE REINF., OEM REPLACEMENT" \
