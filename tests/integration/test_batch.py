@@ -71,8 +71,8 @@ def generated(rows: int, seed: int) -> pd.DataFrame:
 
 def csv_record(*fields: str) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(fields)
-    return buffer.getvalue()
+    csv.writer(buffer, lineterminator="\n").writerow(fields)  # quotes values with line breaks in them
+    return buffer.getvalue().removesuffix("\n")
 
 
 def write_with_bad_rows(path: Path, good: pd.DataFrame) -> tuple[list[str], dict[int, tuple[str | None, str]]]:

@@ -282,7 +282,8 @@ class _CsvChunks(_Chunks):
                 parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=set_aside),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=list(dict.fromkeys((job.id_column, job.text_column))),
-                    column_types={job.id_column: pa.string(), job.text_column: pa.string()}))
+                    # the text as bytes, decoded row by row (bytes that are not UTF-8 become U+FFFD, as in Spark)
+                    column_types={job.id_column: pa.string(), job.text_column: pa.binary()}))
         except pa.ArrowInvalid as exc:
             self._stack.close()
             raise DataValidationError(f"{source.path}: cannot read: {exc}") from exc

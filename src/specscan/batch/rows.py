@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from specscan.errors import DataValidationError
-from specscan.texts import text_problem
+from specscan.texts import character_problem, text_problem
 
 InputFormat = Literal["csv", "parquet"]
 FORMATS: dict[str, InputFormat] = {".csv": "csv", ".parquet": "parquet"}
@@ -76,12 +76,15 @@ def check_input(path: Path, *, id_column: str, text_column: str) -> InputFile:
 
 def _csv_header(path: Path) -> tuple[str, ...]:
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        # surrogateescape: bytes after the header that are not UTF-8 are the rows' business, not the header's
+        with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
             header = next(csv.reader(handle), None)
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except csv.Error as exc:
         raise DataValidationError(f"{path}: unreadable CSV header: {exc}") from exc
     if not header:
         raise DataValidationError(f"{path}: file is empty (no header row)")
+    if any(character_problem(name) for name in header):
+        raise DataValidationError(f"{path}: unreadable CSV header: it is not UTF-8")
     return tuple(header)
 
 
@@ -123,7 +126,10 @@ def check_rows(chunk: Chunk, rows: Sequence[int] | np.ndarray, *, id_column: str
 def _values(chunk: Chunk, column: str) -> list[object]:
     if isinstance(chunk, pd.DataFrame):
         return list(chunk[column].tolist())
-    return list(chunk.column(column).to_pylist())
+    values = chunk.column(column)
+    if pa.types.is_binary(values.type):  # CSV text read as bytes: what is not UTF-8 becomes U+FFFD
+        return [None if v is None else v.decode("utf-8", errors="replace") for v in values.to_pylist()]
+    return list(values.to_pylist())
 
 
 def _missing(value: object) -> bool:
