@@ -21,7 +21,7 @@ from specscan.artifact.bundle import (
     sha256_file,
     write_manifest,
 )
-from specscan.artifact.predictor import Predictor
+from specscan.artifact.predictor import SUB_BATCH, Predictor
 from specscan.artifact.tokenizer import train_tokenizer
 from specscan.batch.local import BatchJob, label_names, score_local
 from specscan.errors import ModelLoadError, ParityError
@@ -175,6 +175,17 @@ def test_a_texts_probability_does_not_depend_on_the_batch_size(bundle: Bundle) -
     texts = ["lead", *TEXTS[:5]]
     np.testing.assert_allclose(predictor.predict_proba(texts, batch_size=1),
                                predictor.predict_proba(texts), atol=1e-6)
+
+
+def test_rows_of_a_batch_run_in_length_groups_with_the_same_scores_as_one_by_one(bundle: Bundle) -> None:
+    predictor = Predictor(bundle.path)
+    texts = [text * (1 + i % 4) for i, text in enumerate(TEXTS * 10)][:3 * SUB_BATCH + 5]  # varied lengths
+    ids = predictor.encode(texts)
+
+    grouped = predictor.predict_ids(ids)
+
+    one_by_one = np.concatenate([predictor.predict_ids(predictor.encode([text])) for text in texts])
+    np.testing.assert_allclose(grouped, one_by_one, atol=1e-6)
 
 
 def test_predict_labels_non_compliant_exactly_when_probability_is_at_least_one_half(bundle: Bundle) -> None:

@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from functools import partial
+from functools import cache, partial
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -80,7 +80,9 @@ _QUANTITY = re.compile(
 )
 # where a quantity may end: a number and its unit; `_QUANTITY` is only tried around these (it is slow to
 # try at every position of a text)
-_AMOUNT = re.compile(rf"(?:{_NUMBER})\s?(?:{_unit('a')})(?![a-z])", re.IGNORECASE)
+# (each pattern that cannot start with a literal opens with a look-ahead at its possible first characters:
+# the same matches, ~2-3x faster, as the engine then skips other positions at once)
+_AMOUNT = re.compile(rf"(?=[\d.,])(?:{_NUMBER})\s?(?:{_unit('a')})(?![a-z])", re.IGNORECASE)
 _LOOK_BACK, _LOOK_AHEAD, _NEAR = 64, 40, 24
 # something just before an amount that a qualifier or a range could start with; without it the
 # quantity can only start at the amount itself
@@ -91,11 +93,13 @@ _LEAD_HINT = re.compile(
 )
 # "PB_PPM=850", "Cd [mg/kg]: 12", "lead (%) 0.3", "ppm: 40": the unit written as the key of a number
 _KEYED = re.compile(
-    rf"(?:(?<=[_(\[])(?:{_unit('u')})[)\]]?\s*[:=]?|(?<![\w%])(?:{_unit('k')})\s*[:=])"
+    rf"(?=[%wmpµμug])(?:(?<=[_(\[])(?:{_unit('u')})[)\]]?\s*[:=]?|(?<![\w%])(?:{_unit('k')})\s*[:=])"
     rf"\s*(?:(?P<kq><=|>=|<|>|≤|≥|~)\s*)?(?P<kvalue>{_NUMBER})(?![\d]|[.,]\d|\s*%)",
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")
+_DIGIT = re.compile(r"\d")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _decimal(written: str, *, percent: bool) -> Decimal | None:
@@ -180,12 +184,9 @@ def _keyed(render: Render, match: re.Match[str]) -> str:
 
 def normalise(text: str, spec: NormaliserSpec = DIGITS) -> str:
     """The text with every concentration in canonical form, NFKC-normalised, whitespace collapsed."""
-    if spec.version == "2":
-        render: Render = partial(_band, tuple(Decimal(repr(edge)) for edge in sorted(spec.edges_ppm)))
-    else:
-        render = _digits
+    render = _renderer(spec.version, spec.edges_ppm)
     text = _SPACES.sub(" ", _safe(unicodedata.normalize("NFKC", text))).strip()
-    if not any(ch.isdigit() for ch in text):
+    if _DIGIT.search(text) is None:
         return text
     pieces, last = [], 0
     for candidate in _AMOUNT.finditer(text):
@@ -204,11 +205,16 @@ def normalise(text: str, spec: NormaliserSpec = DIGITS) -> str:
     return _KEYED.sub(partial(_keyed, render), text)
 
 
+@cache
+def _renderer(version: str, edges_ppm: tuple[float, ...]) -> Render:
+    if version == "2":
+        return partial(_band, tuple(Decimal(repr(edge)) for edge in sorted(edges_ppm)))
+    return _digits
+
+
 def _safe(text: str) -> str:
     """A lone surrogate (which the tokenizer cannot take) as U+FFFD; nothing else changes."""
-    if any("\ud800" <= ch <= "\udfff" for ch in text):
-        return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
-    return text
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _as_written(text: str) -> str:
