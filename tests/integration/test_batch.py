@@ -348,6 +348,27 @@ def test_spark_engine_scores_a_csv_as_the_local_engine_does(spark: Any, champion
     assert not spark.sparkContext._jsc.sc().isStopped()  # a session it was given is left running
 
 
+ODD_TEXTS = ["Cable sheath, PVC, Pb 0,40 wt.-%", "PB_PPM=850; CD_MGKG=<5; HG=ND", "0000000", "9" * 900,
+             "Bremsbelag тормоз 刹车片 Pb 0.2 %", "😀 brake pad, E-mark 🚫", "Ｐｂ ０.３ ％ in PVC", "a\tb\nc 0.3 %"]
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_engine_scores_odd_texts_and_bytes_that_are_not_utf8_as_the_local_engine_does(
+        spark: Any, champion: tuple[Path, int], tmp_path: Path) -> None:
+    from specscan.batch.spark import score_spark
+
+    records = [csv_record(f"T{i}", text).encode() for i, text in enumerate(ODD_TEXTS)]
+    records += [b"B1,\xed\xa0\x80 lead 0.3 % in PVC", b"B2,Pb \xff\xfe 0.3 %"]  # not UTF-8: read as U+FFFD
+    (tmp_path / "in.csv").write_bytes(b"id,text\n" + b"\n".join(records) + b"\n")
+    score_local(job(tmp_path / "in.csv", tmp_path / "local.parquet", champion), progress=False)
+
+    result = score_spark(job(tmp_path / "in.csv", tmp_path / "spark.parquet", champion), spark=spark, progress=False)
+
+    assert result.rows_scored == len(ODD_TEXTS) + 2 and result.rows_rejected == 0
+    assert_same_output(tmp_path / "spark.parquet", tmp_path / "local.parquet")
+
+
 @pytest.mark.spark
 @pytest.mark.slow
 def test_spark_engine_numbers_parquet_rows_across_partitions(spark: Any, champion: tuple[Path, int],

@@ -18,10 +18,10 @@ class NetworkShape(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     arch: Arch = "bigru"
-    embed_dim: int = Field(default=96, ge=8)
+    embed_dim: int = Field(default=64, ge=8)
     channels: int = Field(default=128, ge=8, description="CNN feature maps")
     kernel_size: int = Field(default=5, ge=1)
-    hidden: int = Field(default=96, ge=8, description="BiGRU state size")
+    hidden: int = Field(default=64, ge=8, description="BiGRU state size")
     layers: int = Field(default=3, ge=1, description="CNN conv layers / transformer blocks")
     heads: int = Field(default=4, ge=1)
     dropout: float = Field(default=0.2, ge=0.0, lt=1.0)

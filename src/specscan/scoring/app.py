@@ -300,7 +300,7 @@ def _parse_json(body: bytes) -> Any:
     except ValueError as exc:
         try:  # the standard parser also reads lone surrogate escapes ("\\ud800"): the text rule then names the item
             return json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack allows
             raise ApiError(400, f"invalid JSON: {str(exc)[:200]}") from None
 
 
