@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from specscan.artifact.bundle import MANIFEST_FILE, ONNX_FILE, TOKENIZER_FILE, read_manifest
 from specscan.errors import ModelLoadError, RegistryError
+from specscan.private import private_directory, private_sqlite
 from specscan.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,8 @@ class Registry:
         self.name = settings.model_name
         uri = settings.resolved_tracking_uri
         if uri.startswith("sqlite:"):
-            settings.home.mkdir(parents=True, exist_ok=True)
+            private_directory(settings.home)
+            private_sqlite(uri)
         # Fail fast on an unreachable server instead of MLflow's minutes of retries.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
@@ -105,7 +107,7 @@ class Registry:
                 return str(experiment.experiment_id)
             location = None
             if self.uri.startswith("sqlite:"):
-                self.settings.artifact_root.mkdir(parents=True, exist_ok=True)
+                private_directory(self.settings.artifact_root)
                 location = self.settings.artifact_root.as_uri()
             return str(self.client.create_experiment(self.settings.experiment,
                                                      artifact_location=location))

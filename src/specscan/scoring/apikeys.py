@@ -114,7 +114,7 @@ class ApiKeyStore:
         return Caller(key_id=record.id, role=record.role)
 
     def _write(self, records: list[ApiKeyRecord]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new home is private (specscan.private)
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

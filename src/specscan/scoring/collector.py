@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from specscan.errors import SpecscanError
+from specscan.private import private_sqlite
 
 TextPolicy = Literal["raw", "hash", "drop"]
 ExportFormat = Literal["parquet", "csv"]
@@ -113,9 +114,8 @@ class Collector:
         self.url = url
         if url.startswith("postgresql://"):  # SQLAlchemy's default driver is psycopg2; we ship psycopg 3
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         try:
+            private_sqlite(url)
             # a server connection may have been dropped while idle; a SQLite file cannot
             self.engine: Engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
         except (SQLAlchemyError, ImportError, ValueError) as exc:
