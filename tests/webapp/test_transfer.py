@@ -173,7 +173,11 @@ def test_a_label_in_the_file_is_saved_as_the_importers_reviewed_human_label(
     ('text,part_number\nBolt M6,B-6\nNut M6,N-6,extra\n', 422, "3 fields on line 3, the header has 2"),
     ("text\n" + "Washer\n" * 50_001, 413, "50001 data rows; the most is 50000"),
     (b"text\n" + b"W" * (20 * 1024 * 1024), 413, "over 20 MB"),
-], ids=["not-utf8", "no-text-column", "empty", "header-only", "ragged", "too-many-rows", "too-many-bytes"])
+    (",".join(["text", *(f"c{i}" for i in range(20_000))]) + "\nBolt" + "," * 20_000 + "\n", 422,
+     "20001 columns; the most is 100"),
+    ("text,Supplier,supplier ,label\nBolt,A,B,compliant\n", 422, "column(s) supplier appear more than once"),
+], ids=["not-utf8", "no-text-column", "empty", "header-only", "ragged", "too-many-rows", "too-many-bytes",
+        "too-many-columns", "a-column-twice"])
 def test_an_unusable_file_is_refused_with_its_problem_and_nothing_is_written(
         client: TestClient, sessions: sessionmaker, content: str | bytes, status: int, problem: str) -> None:
     csrf = sign_in(client, "tina")

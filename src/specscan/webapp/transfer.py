@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ from specscan.webapp.models import AuditEntry, Component, Status, utcnow
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
+MAX_COLUMNS = 100
 TEXT_COLUMNS = ("text", "description")  # the first one present holds the description
 FIELD_COLUMNS = ("part_number", "supplier", "category")
 LABEL_COLUMN = "label"
@@ -108,11 +110,17 @@ def check_csv(raw: bytes, file: str, settings: Settings) -> CheckedCsv:
     text, findings = decode_csv(raw, file)
     if text is None:
         raise FileRejected(file, findings)
+    try:  # the first record only: a wide file is refused before it is parsed
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error:
+        header = []  # parse_csv names the problem
+    if len(header) > MAX_COLUMNS:
+        raise FileRejected(file, [_file_error(f"{len(header)} columns; the most is {MAX_COLUMNS}")])
     frame, findings = parse_csv(text)
     if frame is None:
         raise FileRejected(file, findings)
     columns = [str(name).strip().lower() for name in frame.columns]
-    twice = sorted({name for name in columns if columns.count(name) > 1})
+    twice = sorted(name for name, count in Counter(columns).items() if count > 1)
     if twice:
         raise FileRejected(file, [_file_error(f"column(s) {', '.join(twice)} appear more than once")])
     text_column = next((name for name in TEXT_COLUMNS if name in columns), None)
