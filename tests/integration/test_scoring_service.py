@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -327,3 +329,20 @@ def test_explain_refuses_bad_input(server: Server, keys: Keys, body: object, sta
 def test_the_artifact_cache_is_private_to_the_service_user(server: Server) -> None:
     cache = Settings(home=server.home).model_cache
     assert cache.is_dir() and cache.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_client_that_hangs_up_mid_body_is_counted_as_499_with_one_info_line(server: Server, keys: Keys) -> None:
+    before = server.log.read_text()
+    with socket.create_connection(("127.0.0.1", server.port)) as connection:
+        connection.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + keys.scorer.encode()
+                           + b"\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"data\": [")
+        time.sleep(0.2)
+    time.sleep(0.5)
+
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert 'specscan_requests_total{endpoint="/score",status="499"} 1.0' in metrics
+    assert 'endpoint="/score",status="500"' not in metrics
+    logged = server.log.read_text()[len(before):]
+    lines = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+    assert "Traceback" not in logged and {line["level"] for line in lines} == {"info"}
+    assert [line["message"] for line in lines if line["status"] == 499] == ["POST /score 499"]

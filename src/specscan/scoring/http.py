@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from specscan.scoring.apikeys import ApiKeyStore, Caller, Role
 from specscan.scoring.metrics import ServiceMetrics
@@ -25,6 +26,9 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+
+CLIENT_CLOSED_REQUEST = 499
 
 
 class ApiError(Exception):
@@ -77,11 +81,14 @@ async def read_body(request: Request, *, limit: int, content_types: tuple[str, .
         raise ApiError(415, f"content encoding {encoding!r} is not accepted; use gzip, deflate or none")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"request body over the limit of {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"request body over the limit of {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # nginx's 499: the caller's doing, counted and logged as such, not a 500
+        raise ApiError(CLIENT_CLOSED_REQUEST, "the client closed the connection before the whole body") from None
     body = b"".join(chunks)
     if encoding == "identity":
         return body
