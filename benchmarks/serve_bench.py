@@ -56,6 +56,13 @@ CONCURRENCY = 32
 HEY_WORKERS = 16
 READY_TIMEOUT = 180.0
 ORIGINAL_ENV = dict(os.environ)  # before anything below (MLflow, specscan) sets variables of its own
+KEY = re.compile(r"ssk_[0-9a-f]{8}_[A-Za-z0-9_-]+")  # a specscan API key (scoring/apikeys.py)
+
+
+
+def redact_keys(text: str) -> str:
+    """`text` with every specscan API key (`ssk_<id>_<secret>`) replaced: results are committed."""
+    return KEY.sub("ssk_<redacted>", text)
 
 
 class BenchFailure(Exception):
@@ -345,7 +352,7 @@ def run_hey(url: str, body: str, headers: dict[str, str], *, seconds: float, tot
     out = done.stdout
     if done.returncode != 0 or "Requests/sec" not in out:
         raise BenchFailure(f"{what}: hey failed ({done.returncode})\n{out}\n{done.stderr}")
-    shown = [c if not c.startswith("Bearer ") else "Bearer <key>" for c in cmd]
+    shown = [redact_keys(c) for c in cmd]
     result: dict[str, Any] = {"cmd": shlex.join(shown).replace(shlex.quote(body), "<body>"), "raw": out,
                               "target_rps": total_rate, "per_worker_qps": per_worker}
     result["rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
