@@ -215,6 +215,28 @@ def test_a_failed_write_is_service_unavailable_and_the_next_request_succeeds() -
     assert [[r.text for r in batch] for batch in store.batches] == [["c"]]
 
 
+def test_a_request_whose_records_cannot_be_stored_fails_alone_and_its_batch_mates_are_answered() -> None:
+    store = FakeStore()
+    write = store.write
+
+    def refuses_poison(records: list[Record]) -> None:  # as PostgreSQL refuses a NUL in a text column
+        if any(r.text == "poison" for r in records):
+            raise CollectionError("collection write failed: cannot store this text")
+        write(records)
+
+    store.write = refuses_poison  # type: ignore[method-assign]
+
+    async def scenario(batcher: MicroBatcher) -> list[BaseException | Scored]:
+        return await asyncio.gather(_score(batcher, ["a"], "r0"), _score(batcher, ["poison"], "r1"),
+                                    _score(batcher, ["b", "c"], "r2"), return_exceptions=True)
+
+    first, poisoned, third = _run(scenario, model=_model, store=store)
+
+    assert isinstance(poisoned, ServiceUnavailable)
+    assert isinstance(first, Scored) and isinstance(third, Scored) and third.labels == ["compliant", "compliant"]
+    assert [[r.request_id for r in batch] for batch in store.batches] == [["r0"], ["r2", "r2"]]  # one by one
+
+
 def test_more_failed_writes_than_commit_slots_do_not_wedge_the_batcher() -> None:
     store = FakeStore()
     store.fail = True

@@ -179,32 +179,51 @@ class MicroBatcher:
 
     async def _commit_and_answer(self, jobs: list[_Job], model: ServedModel, probabilities: np.ndarray,
                                  scored_at: datetime) -> None:
+        """Commit the batch's records, then answer. If the shared commit fails, each request's records
+        are committed on their own, so one request that cannot be stored never fails the others."""
+        committed: list[tuple[_Job, Scored]] = []
         try:
             labels = model.labels_for(probabilities)
-            records: list[Record] = []
-            answers: list[tuple[_Job, Scored]] = []
+            requests: list[tuple[_Job, list[Record], Scored]] = []
             start = 0
             for job in jobs:
                 end = start + len(job.texts)
                 latency_ms = (time.perf_counter() - job.received) * 1000
+                records = []
                 for i, text in enumerate(job.texts):
                     kept, digest = text_fields(text, self.text_policy)
                     records.append(Record(job.request_id, i, scored_at, job.endpoint, model.name, model.version,
                                           kept, digest, labels[start + i], float(probabilities[start + i]),
                                           latency_ms, job.caller))
-                answers.append((job, Scored(probabilities[start:end], labels[start:end], model.name, model.version)))
+                requests.append((job, records, Scored(probabilities[start:end], labels[start:end], model.name,
+                                                      model.version)))
                 start = end
-            with self.stats.committing(len(records)):
-                await asyncio.get_running_loop().run_in_executor(self._collect_thread, self._write, records)
+            try:
+                await self._commit([r for _, records, _ in requests for r in records])
+                committed = [(job, scored) for job, _, scored in requests]
+            except Exception as exc:
+                if len(requests) == 1:
+                    raise
+                log.warning("a shared commit of %d requests failed (%s); committing them one by one", len(jobs), exc)
+                for job, records, scored in requests:
+                    try:
+                        await self._commit(records)
+                        committed.append((job, scored))
+                    except Exception as alone:
+                        log.error("collection failed, request %s answered 503: %s", job.request_id, alone)
         except Exception as exc:
             log.error("collection failed, %d request(s) answered 503: %s", len(jobs), exc)
-            for job in jobs:
-                if not job.future.done():
-                    job.future.set_exception(ServiceUnavailable(
-                        "the prediction could not be recorded, so it is not returned; retry"))
-            return
         finally:
             self._commit_slots.release()
-        for job, scored in answers:
+        answered = {id(job) for job, _ in committed}
+        for job, scored in committed:
             if not job.future.done():
                 job.future.set_result(scored)
+        for job in jobs:
+            if id(job) not in answered and not job.future.done():
+                job.future.set_exception(ServiceUnavailable(
+                    "the prediction could not be recorded, so it is not returned; retry"))
+
+    async def _commit(self, records: list[Record]) -> None:
+        with self.stats.committing(len(records)):
+            await asyncio.get_running_loop().run_in_executor(self._collect_thread, self._write, records)
