@@ -40,7 +40,7 @@ class ScriptedScoring:
         with self._lock:
             self.calls.append((endpoint, n))
         if self.down:
-            raise ScoringUnavailable("scoring service unreachable at http://scoring.test: connection refused")
+            raise ScoringUnavailable("scoring service unreachable: connection refused")
         return uuid.uuid4().hex
 
     def explain(self, text: str) -> Classification:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from specscan.scoring.schemas import ExplainResponse, ScoreResponse, WordAttributionOut
+
+log = logging.getLogger(__name__)
 
 
 class ScoringUnavailable(Exception):
@@ -59,7 +62,9 @@ class ScoringClient:
         except httpx.TimeoutException as exc:
             raise ScoringUnavailable(f"scoring service timed out after {self._http.timeout.read}s") from exc
         except httpx.HTTPError as exc:
-            raise ScoringUnavailable(f"scoring service unreachable at {self._http.base_url}: {exc}") from exc
+            # what technicians see: the reason, never the service's internal address (that goes to the log)
+            log.warning("scoring service unreachable at %s: %s", self._http.base_url, exc)
+            raise ScoringUnavailable(f"scoring service unreachable: {exc}") from exc
         if response.status_code != 200:
             raise ScoringUnavailable(f"scoring service answered {response.status_code}: {_error_of(response)}")
         try:
