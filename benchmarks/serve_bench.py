@@ -56,13 +56,13 @@ CONCURRENCY = 32
 HEY_WORKERS = 16
 READY_TIMEOUT = 180.0
 ORIGINAL_ENV = dict(os.environ)  # before anything below (MLflow, specscan) sets variables of its own
-KEY = re.compile(r"ssk_[0-9a-f]{8}_[A-Za-z0-9_-]+")  # a specscan API key (scoring/apikeys.py)
-
 
 
 def redact_keys(text: str) -> str:
     """`text` with every specscan API key (`ssk_<id>_<secret>`) replaced: results are committed."""
-    return KEY.sub("ssk_<redacted>", text)
+    from specscan.scoring.apikeys import KEY_PATTERN
+
+    return KEY_PATTERN.sub("ssk_<redacted>", text)
 
 
 class BenchFailure(Exception):

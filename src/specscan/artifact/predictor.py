@@ -19,6 +19,7 @@ from specscan.texts import label_of
 
 SUB_BATCH = 16  # rows per ONNX Runtime call: 4 length groups of a batch of 64 were fastest (docs/benchmarks.md)
 
+
 @dataclass(frozen=True)
 class Prediction:
     """One text's label and the probability of the positive class (non_compliant)."""

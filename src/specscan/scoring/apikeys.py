@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,10 +20,12 @@ from typing import Literal
 from pydantic import BaseModel, TypeAdapter
 
 from specscan.errors import SpecscanError
+from specscan.private import DIRECTORY_MODE, FILE_MODE
 
 Role = Literal["scorer", "admin"]
 ROLES: tuple[Role, ...] = ("scorer", "admin")
 PREFIX = "ssk"
+KEY_PATTERN = re.compile(rf"{PREFIX}_[0-9a-f]{{8}}_[A-Za-z0-9_-]+")  # what a key looks like (to redact it)
 GRANTS: dict[Role, frozenset[Role]] = {"scorer": frozenset({"scorer"}), "admin": frozenset({"scorer", "admin"})}
 
 
@@ -114,9 +117,9 @@ class ApiKeyStore:
         return Caller(key_id=record.id, role=record.role)
 
     def _write(self, records: list[ApiKeyRecord]) -> None:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new home is private (specscan.private)
+        self.path.parent.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)  # a new home is private
         tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         with os.fdopen(fd, "w") as handle:
             json.dump([r.model_dump() for r in records], handle, indent=2)
         os.replace(tmp, self.path)

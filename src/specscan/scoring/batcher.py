@@ -215,12 +215,11 @@ class MicroBatcher:
             log.error("collection failed, %d request(s) answered 503: %s", len(jobs), exc)
         finally:
             self._commit_slots.release()
-        answered = {id(job) for job, _ in committed}
         for job, scored in committed:
             if not job.future.done():
                 job.future.set_result(scored)
-        for job in jobs:
-            if id(job) not in answered and not job.future.done():
+        for job in jobs:  # every request not answered above
+            if not job.future.done():
                 job.future.set_exception(ServiceUnavailable(
                     "the prediction could not be recorded, so it is not returned; retry"))
 
