@@ -20,7 +20,7 @@ from specscan.data.validation import validate_frame
 
 # sha256 of generate(rows=2000, seed=0).to_csv(index=False) for each generator version: a change that
 # moves the random draws must bump GENERATOR_VERSION, on purpose, with a new digest here.
-PINNED = {"2": "f0616e0173378279aa8d9162b7f743371bc121f18f4384f8c18425d14a23daf0"}
+PINNED = {"3": "2a67e257e43b3c7074db79315a36f0388c533f0a66bcf8bee732777da53abcfa"}
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +170,19 @@ def test_one_hundred_thousand_rows_generate_within_two_minutes() -> None:
     frame = generate(rows=100_000, seed=0)
     assert len(frame) == 100_000 and time.perf_counter() - started < 120
     assert np.isclose((frame["label"] != frame["label_clean"]).mean(), 0.02, atol=0.005)
+
+
+def test_an_echo_keeps_a_hazard_phrase_s_ordinary_words_and_swaps_its_hazard_for_a_harmless_material() -> None:
+    assert materials.echo("relay with silver-cadmium oxide (AgCdO) contacts") == (
+        "relay with silver-tin oxide (AgSnO2) contacts")
+    assert materials.echo("{m} with lead oxide curing agent") == "{m} with zinc oxide curing agent"
+    assert materials.echo("EXH MANIFOLD GSKT ASB") == "EXH MANIFOLD GSKT ARAMID"
+    assert materials.echo("HID bulb with mercury") is None  # no harmless reading, so no echo
+
+
+def test_the_ordinary_words_of_hazard_phrases_do_not_give_the_label_away(r1: pd.DataFrame) -> None:
+    # "contact" once came only in "AgCdO contacts" and "mercury contact": the network learned the word as cadmium
+    for word in ("contact", "relay", "manifold", "curing", "reinforced", "oxide"):
+        rows = r1[r1["text"].str.contains(rf"\b{word}\b", case=False)]
+        share = (rows["label_clean"] == "non_compliant").mean()
+        assert len(rows) >= 30 and 0.2 <= share <= 0.8, (word, len(rows), share)

@@ -34,6 +34,10 @@ UNIT_PPM: dict[str, Decimal] = {
 }
 METALS: tuple[Substance, ...] = ("lead", "cadmium", "mercury", "cr6")
 EXEMPT_CLASSES = ("copper_alloy", "machining_steel", "aluminium_alloy")
+# how often a harmless material or part is named like a hazardous one ("{m} with AgSnO2 contacts",
+# "aramid exhaust manifold gasket"): see `materials.echo`
+ECHO_SHARE = 0.2
+ECHO_PART_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -529,6 +533,8 @@ def sample_record(r: random.Random) -> Record:
         parts = M.PARTS[category]
         if primary is not None and not primary.role:
             part = _pick(r, [p for p in parts if primary.kind in p.body])
+        elif M.ECHO_PARTS.get(category) and r.random() < ECHO_PART_SHARE:
+            part = _pick(r, M.ECHO_PARTS[category])  # "relay with AgSnO2 contacts": a hazard part's harmless twin
         else:
             part = _pick(r, parts)
     components: list[Component] = []
@@ -563,6 +569,10 @@ def sample_record(r: random.Random) -> Record:
     if focus == "mixed_lead":
         extras.insert(r.randrange(len(extras) + 1), _exempt_lead(r, category, {c.role for c in extras}))
     components.extend(extras)
+    for component in components:
+        if M.ECHOES[component.kind] and not any(c.kind == "present" for c in component.claims) \
+                and r.random() < ECHO_SHARE:
+            component.name = _pick(r, M.ECHOES[component.kind]).format(m=_name(r, component.kind, False))
 
     record = Record(category, part, components, focus=focus)
     safety = category in rules.SAFETY_CRITICAL

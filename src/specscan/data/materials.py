@@ -10,6 +10,7 @@ material's name.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from specscan.data.rules import MaterialClass, Substance
@@ -242,6 +243,12 @@ KINDS: dict[str, MaterialKind] = {
             "sheet steel",
             "100Cr6 bearing steel",
             "structural steel",
+            # plain steel said not to be an exempt grade: the exemption's words, negated
+            "S235 (not a machining grade)",
+            "C45, not a free-cutting grade",
+            "42CrMo4 (no free-machining grade)",
+            "carbon steel, not a machining steel",
+            "non-free-cutting steel",
         ),
         ("lead", "cadmium", "cr6"),
         present={
@@ -1595,3 +1602,74 @@ ROLE_KINDS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     category: tuple((role, tuple(kinds.split())) for role, kinds in roles) for category, roles in ROLES.items()
 }
 CATEGORIES: tuple[str, ...] = tuple(PARTS)
+
+# --- benign echoes ------------------------------------------------------------------------------------
+# A hazard phrase shares ordinary words with harmless text ("relay with AgCdO contacts", "lead oxide
+# curing agent", "asbestos exhaust manifold gasket"). If those words only ever come with the hazard, the
+# network learns "contact" or "manifold" as the hazard itself. An echo is the same phrase with its
+# hazard words swapped for a harmless material, so that the ordinary words appear on both sides.
+_ECHO_SWAPS: tuple[tuple[str, str], ...] = (
+    (r"silver-cadmium oxide \(AgCdO\)", "silver-tin oxide (AgSnO2)"),
+    (r"AgCdO", "AgSnO2"),
+    (r"nickel-cadmium", "nickel-metal hydride"),
+    (r"Ni-?Cd", "NiMH"),
+    (r"cadmium yellow", "bismuth vanadate yellow"),
+    (r"cadmium red", "perylene red"),
+    (r"cadmium|\bcad\b|\bCd\b", "zinc"),
+    (r"\bCd-", "Zn-"),
+    (r"mercury-wetted", "gold-contact"),
+    (r"mercury tilt", "ball tilt"),
+    (r"(?:mercury|Hg) switch", "reed switch"),
+    (r"mercury contact", "silver contact"),
+    (r"litharge \(PbO\)", "sulphur"),
+    (r"lead oxide \(PbO\)|lead oxide", "zinc oxide"),
+    (r"tribasic lead sulphate", "calcium-zinc"),
+    (r"lead-based heat stabiliser|lead stabiliser", "calcium-zinc stabiliser"),
+    (r"\(Pb stabiliser\)", "(CaZn stabiliser)"),
+    (r"lead-stabilised", "Ca/Zn-stabilised"),
+    (r"lead-based", "water-based"),
+    (r"lead pigment", "iron oxide pigment"),
+    (r"red lead", "red oxide"),
+    (r"terne plating \(lead-tin\)", "tin plating"),
+    (r"eutectic tin-lead", "SAC305"),
+    (r"tin-lead|\bSnPb(?:37)?\b|Sn63Pb37|Sn60Pb40", "SnAgCu"),
+    (r"lead-acid|Pb-acid", "lithium-ion"),
+    (r"lead-calcium|lead-antimony", "nickel"),
+    (r"lead crystal", "borosilicate"),
+    (r"\blead\b(?= (?:wheel |balanc|ballast|weight))|(?<=cast )lead\b|\bPb\b(?= weights)", "zinc"),
+    (r"(?<=BAL WT )PB|(?<=WEIGHT )PB", "ZN"),
+    (r"PZT \(lead zirconate titanate\)|lead zirconate titanate|\bPZT\b", "quartz"),
+    (r"chrysotile|asbestos|\bASB\b", "aramid"),
+    (r"yellow zinc dichromate|yellow dichromate|zinc dichromate|dichromate", "zinc-nickel"),
+    (r"hexavalent chromate|yellow chromate|black chromate|olive drab chromate|yellow iridescent chromate",
+     "zinc phosphate"),
+    (r"zinc chromate|strontium chromate \(Cr6\+\)|hexavalent chromium pigment", "zinc phosphate"),
+    (r"yellow-chromated|YEL CHROMATE", "black-oxide"),
+    (r"chromate", "phosphate"),
+    (r"Alodine 1200 \(Cr\(VI\)\)|Cr\(VI\) passivate|yellow passivation \(Cr6\+\)", "anodised"),
+)
+_HAZARD_WORDS = re.compile(
+    r"lead|\bpb|cadmium|\bcd\b|mercury|\bhg\b|chrom|cr\(vi\)|cr6|hexavalent|asbestos|chrysotile|\basb\b"
+    r"|litharge|\bpzt\b|terne|pfoa|pfos|pfas|fluor", re.IGNORECASE)
+
+
+def echo(phrase: str) -> str | None:
+    """`phrase` with its hazard words swapped for a harmless material; None when any would remain."""
+    caps = phrase.isupper()
+    for pattern, benign in _ECHO_SWAPS:
+        phrase = re.sub(pattern, benign.upper() if caps else benign, phrase, flags=re.IGNORECASE)
+    return None if _HAZARD_WORDS.search(phrase) else phrase
+
+
+ECHOES: dict[str, tuple[str, ...]] = {
+    kind: tuple(sorted({e for phrases in spec.present.values() for p in phrases if (e := echo(p))}))
+    for kind, spec in KINDS.items()
+}
+ECHO_PARTS: dict[str, tuple[Part, ...]] = {
+    category: tuple(
+        Part(noun_echo, caps_echo, (kind,))
+        for noun, caps, kind, substance in rows
+        if substance != "pfas" and (noun_echo := echo(noun)) and (caps_echo := echo(caps))
+    )
+    for category, rows in NAMED_PRESENT.items()
+}

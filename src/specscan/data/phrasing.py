@@ -474,6 +474,8 @@ VALID: dict[str, tuple[str, ...]] = {
         "E{n} {reg_no}R-0{k} {num4}",
         "E-mark present",
         "type-approved (E{n})",
+        "approved E{n} UN {reg} 0{k} series, approval no. 0{k} {num4}",
+        "E{n} UN {reg} 0{k} series",
     ),
     "regulation": (
         "E-marked to UN ECE {reg}",
@@ -486,6 +488,9 @@ VALID: dict[str, tuple[str, ...]] = {
         "complies with UN {reg}, E-marked",
         "ECE {reg}",
         "homologated per UN {reg}",
+        "approved E{n} UN {reg}",
+        "UN {reg} 0{k} series of amendments, E{n}",
+        "remains under its E{n} {reg} approval",
     ),
     "certificate": (
         "the approval from {ts} (E{n}, UN {reg}) is valid and attached",
@@ -500,6 +505,7 @@ VALID: dict[str, tuple[str, ...]] = {
         "approval: valid ({reg})",
         "E{n} {reg} approval on file",
         "homologated",
+        "cert. no. {n}{reg}-0{k} {num4}",
     ),
     "renewed": (
         "approval renewed {mm}/{year}, E{n} {reg}",
