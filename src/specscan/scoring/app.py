@@ -109,7 +109,6 @@ class ScoringService:
             previous = self.model
             version = await asyncio.to_thread(self.source.current_version)
             if version == previous.version:
-                self.keys.refresh()
                 return ReloadResponse(model_name=previous.name, previous_version=previous.version,
                                       model_version=version, reloaded=False)
             model = await asyncio.to_thread(self.source.load, version=version,
@@ -123,11 +122,10 @@ class ScoringService:
                                   model_version=model.version, reloaded=True)
 
     async def poll(self) -> None:
-        """Re-check the registry (and the key file) every `reload_interval` seconds."""
+        """Re-check the registry every `reload_interval` seconds (the key store watches its file itself)."""
         while True:
             await asyncio.sleep(self.settings.reload_interval)
             try:
-                self.keys.refresh()
                 await self.reload()
             except Exception as exc:  # the registry may be briefly down: keep serving what we have
                 log.warning("registry poll failed, still serving version %d: %s", self.model.version, exc)

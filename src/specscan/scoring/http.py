@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
-from specscan.scoring.apikeys import ApiKeyStore, Caller, Role
+from specscan.scoring.apikeys import ApiKeyStore, Caller, KeysUnreadable, Role
 from specscan.scoring.metrics import ServiceMetrics
 from specscan.texts import text_problem
 
@@ -51,7 +51,8 @@ def error_response(request_id: str | None, status: int, message: str,
 
 
 def authorize(request: Request, keys: ApiKeyStore, role: Role) -> Caller:
-    """The caller behind the request's `Authorization: Bearer <key>`; 401 without a valid key, 403 without `role`."""
+    """The caller behind the request's `Authorization: Bearer <key>`; 401 without a valid key, 403 without `role`,
+    503 while the key file cannot be read (fail closed; the store logs why)."""
     header = request.headers.get("authorization")
     challenge = {"WWW-Authenticate": "Bearer"}
     if not header:
@@ -59,7 +60,11 @@ def authorize(request: Request, keys: ApiKeyStore, role: Role) -> Caller:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise ApiError(401, "malformed Authorization header: expected 'Bearer <key>'", challenge)
-    caller = keys.verify(key.strip())
+    try:
+        caller = keys.verify(key.strip())
+    except KeysUnreadable:
+        raise ApiError(503, "the service cannot read its API keys, so it accepts none; retry later",
+                       {"Retry-After": "5"}) from None
     if caller is None:
         raise ApiError(401, "invalid API key", challenge)
     if not caller.may(role):
