@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from specscan.scoring.apikeys import ApiKeyStore, Caller, KeysUnreadable, Role
@@ -21,6 +22,8 @@ from specscan.texts import text_problem
 log = logging.getLogger("specscan.scoring.access")
 REQUEST_ID = re.compile(r"^[\w.:-]{1,64}$")
 JSON_TYPES = ("application/json",)
+MAX_GZIP_MEMBERS = 16  # legitimate clients send one; each further member costs an inflater
+INFLATE_CHUNK = 64 << 10  # compressed bytes handed to zlib at a time
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -97,20 +100,36 @@ async def read_body(request: Request, *, limit: int, content_types: tuple[str, .
     body = b"".join(chunks)
     if encoding == "identity":
         return body
-    inflated = b""
+    return await run_in_threadpool(inflate, body, encoding, limit=limit)  # CPU work: never on the event loop
+
+
+def inflate(body: bytes, encoding: str, *, limit: int) -> bytes:
+    """`body` decompressed (gzip, up to MAX_GZIP_MEMBERS members, or deflate), at most `limit` bytes.
+
+    Linear in the body: zlib gets the body in slices of a memoryview, so a member's leftover input,
+    which zlib copies, is at most INFLATE_CHUNK bytes, never the rest of the body."""
+    data = memoryview(body)
+    inflated = bytearray()
+    wbits = zlib.MAX_WBITS | (16 if encoding == "gzip" else 0)
+    position = members = 0
     while True:  # a gzip body may hold several members (RFC 1952 2.2), inflated one after another
-        inflater = zlib.decompressobj(zlib.MAX_WBITS | (16 if encoding == "gzip" else 0))
-        try:
-            inflated += inflater.decompress(body, limit + 1 - len(inflated))
-        except zlib.error:
-            raise ApiError(400, f"request body is not valid {encoding} data") from None
-        if len(inflated) > limit or inflater.unconsumed_tail:
-            raise ApiError(413, f"request body over the limit of {limit} bytes after decompression")
-        if not inflater.eof:
-            raise ApiError(400, f"request body is truncated {encoding} data")
-        body = inflater.unused_data
-        if not body:
-            return inflated
+        if members == MAX_GZIP_MEMBERS:
+            raise ApiError(400, f"request body has more than {MAX_GZIP_MEMBERS} gzip members")
+        members += 1
+        inflater = zlib.decompressobj(wbits)
+        while not inflater.eof:
+            piece = data[position:position + INFLATE_CHUNK]
+            if not piece:
+                raise ApiError(400, f"request body is truncated {encoding} data")
+            try:
+                inflated += inflater.decompress(piece, limit + 1 - len(inflated))
+            except zlib.error:
+                raise ApiError(400, f"request body is not valid {encoding} data") from None
+            if len(inflated) > limit or inflater.unconsumed_tail:
+                raise ApiError(413, f"request body over the limit of {limit} bytes after decompression")
+            position += len(piece) - len(inflater.unused_data)
+        if position == len(data):
+            return bytes(inflated)
         if encoding != "gzip":
             raise ApiError(400, f"request body has data after the end of its {encoding} stream")
 
