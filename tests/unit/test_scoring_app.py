@@ -1,4 +1,5 @@
-"""The scoring app in-process (Starlette's TestClient) over a fake model: who may call, and when a revoked key stops.
+"""The scoring app in-process (Starlette's TestClient) over a fake model: when a revoked key stops, what /explain
+may cost.
 
 The fake predictor scores a text as len(text)/100, so these tests need no trained model; the batcher, collector
 (SQLite), key store and HTTP plumbing are the real ones.
@@ -6,8 +7,10 @@ The fake predictor scores a text as len(text)/100, so these tests need no traine
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -29,18 +32,26 @@ TEXT = "Cable sheathing, PVC with lead stabiliser"
 
 
 class FakePredictor:
-    """Scores len(text)/100 (capped at 1); encodes a text as its length."""
+    """Scores len(text)/100 (capped at 1), encoding a text as its length; predict_ids (the explanation's call)
+    counts its rows and, once `gate` is set to an Event, waits for it."""
 
-    def __init__(self, max_len: int = 128) -> None:
-        self.manifest = SimpleNamespace(labels=("compliant", "non_compliant"), threshold=0.5, max_len=max_len)
+    def __init__(self) -> None:
+        self.manifest = SimpleNamespace(labels=("compliant", "non_compliant"), threshold=0.5)
+        self.explained_rows: list[int] = []
+        self.entered = threading.Event()
+        self.gate: threading.Event | None = None
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
-        return self.predict_ids(self.encode(texts))
+        return np.array([min(len(t) / 100, 1.0) for t in texts], dtype=np.float32)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return np.array([[len(t)] for t in texts], dtype=np.int64)
 
     def predict_ids(self, ids: np.ndarray) -> np.ndarray:
+        self.explained_rows.append(len(ids))
+        self.entered.set()
+        if self.gate is not None:
+            assert self.gate.wait(10), "the test never opened the gate"
         return np.minimum(ids[:, 0] / 100, 1.0).astype(np.float32)
 
 
@@ -109,3 +120,57 @@ def test_a_key_created_while_the_service_runs_is_accepted_within_one_second(
     time.sleep(1.0)
 
     assert client.post("/score", json=[TEXT], headers=_auth(new)).status_code == 200
+
+
+# --- F11: what /explain may cost -----------------------------------------------------------------------------
+
+
+def test_explain_attributes_only_the_first_explain_max_words_words(home: Path, bundle_dir: Path, key: str) -> None:
+    predictor = FakePredictor()
+    text = "one two three four five six seven eight"
+    with _service(Settings(home=home, explain_max_words=5), str(bundle_dir), predictor) as client:
+        response = client.post("/explain", json={"text": text}, headers=_auth(key))
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [w["text"] for w in body["words"]] == ["one", "two", "three", "four", "five"]
+    assert body["words_truncated"] is True
+    assert predictor.explained_rows == [1 + 5]  # the text and one variant per explained word, not 1 + 8
+
+
+def test_explain_attributes_every_word_of_a_text_within_the_cap(home: Path, bundle_dir: Path, key: str) -> None:
+    with _service(Settings(home=home, explain_max_words=5), str(bundle_dir)) as client:
+        body = client.post("/explain", json={"text": "lead in PVC"}, headers=_auth(key)).json()
+
+    assert [w["text"] for w in body["words"]] == ["lead", "in", "PVC"] and body["words_truncated"] is False
+
+
+def test_the_default_cap_is_64_words(home: Path, bundle_dir: Path, key: str) -> None:
+    with _service(Settings(home=home), str(bundle_dir)) as client:
+        body = client.post("/explain", json={"text": " ".join(["a"] * 400)}, headers=_auth(key)).json()
+
+    assert len(body["words"]) == 64 and body["words_truncated"] is True
+
+
+def test_explain_beyond_the_per_key_concurrency_is_a_429_with_retry_after(
+        home: Path, bundle_dir: Path, key: str) -> None:
+    other = ApiKeyStore(Settings(home=home).resolved_api_keys_file).create("scorer")[0]
+    predictor = FakePredictor()
+    predictor.gate = threading.Event()
+    settings = Settings(home=home, explain_concurrency=1, explain_threads=2)
+    with _service(settings, str(bundle_dir), predictor) as client, ThreadPoolExecutor(3) as pool:
+        try:
+            first = pool.submit(client.post, "/explain", json={"text": TEXT}, headers=_auth(key))
+            assert predictor.entered.wait(10), "the first explanation never started"
+
+            second = pool.submit(client.post, "/explain", json={"text": TEXT}, headers=_auth(key)).result(10)
+            assert second.status_code == 429, second.text
+            assert second.headers["retry-after"] == "1"
+            assert second.json()["error"] == "at most 1 /explain request at a time per API key; retry when one is done"
+            assert client.post("/score", json=[TEXT], headers=_auth(key)).status_code == 200  # /score is not limited
+            another_key = pool.submit(client.post, "/explain", json={"text": TEXT}, headers=_auth(other))
+        finally:
+            predictor.gate.set()
+        assert first.result(10).status_code == 200
+        assert another_key.result(10).status_code == 200  # the limit is per key
+        assert client.post("/explain", json={"text": TEXT}, headers=_auth(key)).status_code == 200  # slot freed

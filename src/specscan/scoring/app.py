@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pydantic_core
@@ -25,7 +27,7 @@ from specscan.scoring import v2
 from specscan.scoring.apikeys import ApiKeyStore
 from specscan.scoring.batcher import BatchStats, MicroBatcher, Scored, ServiceUnavailable
 from specscan.scoring.collector import Collector
-from specscan.scoring.explain import METHOD, explain
+from specscan.scoring.explain import METHOD, Explanation, explain
 from specscan.scoring.http import (
     ApiError,
     ObserveRequests,
@@ -47,6 +49,7 @@ from specscan.scoring.schemas import (
 )
 from specscan.scoring.served_model import ModelSource, ServedModel
 from specscan.scoring.telemetry import configure_tracing
+from specscan.scoring.throttle import PerCallerLimit
 from specscan.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -88,6 +91,8 @@ class ScoringService:
         stats.on_commit = lambda size, seconds: self.metrics.commit_seconds.observe(seconds)
         self.metrics.set_model(model.name, model.version, source.reference)
         self._reload_lock = asyncio.Lock()
+        self.explain_limit = PerCallerLimit("/explain", settings.explain_concurrency)
+        self._explain_pool = ThreadPoolExecutor(settings.explain_threads, thread_name_prefix="explain")
         self.ready = False
 
     async def score(self, request: Request, items: Any, endpoint: str) -> Scored:
@@ -102,6 +107,15 @@ class ScoringService:
         state["model_version"] = scored.model_version
         self.metrics.observe_labels(scored.labels)
         return scored
+
+    async def explain(self, model: ServedModel, text: str) -> Explanation:
+        """Word attributions of `text` on `model`, computed in the bounded explain pool."""
+        work = functools.partial(explain, model.predictor, text, max_words=self.settings.explain_max_words)
+        return await asyncio.get_running_loop().run_in_executor(self._explain_pool, work)
+
+    def close(self) -> None:
+        """Stop the explain threads (after the last request)."""
+        self._explain_pool.shutdown()
 
     async def reload(self) -> ReloadResponse:
         """Switch to the version the reference names now, if it moved; requests in flight finish on the old one."""
@@ -150,6 +164,7 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
             if poller is not None:
                 poller.cancel()
             await service.batcher.stop()
+            service.close()
             collector.close()
             if tracing is not None:
                 tracing.shutdown()
@@ -178,24 +193,27 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
                       "results": [{"label": label, "probability": float(p)}
                                   for label, p in zip(scored.labels, scored.probabilities.tolist(), strict=True)]})
 
-    @app.post("/explain", response_model=ExplainResponse, responses=ERRORS, openapi_extra=_body_schema(ExplainRequest),
-              tags=["scoring"])
+    @app.post("/explain", response_model=ExplainResponse, openapi_extra=_body_schema(ExplainRequest), tags=["scoring"],
+              responses={**ERRORS, 429: {"model": ErrorResponse, "description": "Too many of this key's /explain "
+                                                                                  "requests in flight (Retry-After)"}})
     async def explain_text(request: Request) -> Response:
-        """Score one text and attribute the result to its words (occlusion on the same ONNX model)."""
-        authorize(request, service.keys, "scorer")
-        parsed = _parse_json(await read_body(request, limit=limit))
-        if not isinstance(parsed, dict) or set(parsed) != {"text"}:
-            raise ApiError(422, 'the body must be {"text": "..."}')
-        scored = await service.score(request, [parsed["text"]], "explain")
-        model = service.model
-        if model.version != scored.model_version:
-            raise ApiError(503, "the model version changed during the request; retry", {"Retry-After": "1"})
-        explanation = await asyncio.to_thread(explain, model.predictor, parsed["text"])
+        """Score one text and attribute the result to its first words (occlusion on the same ONNX model)."""
+        caller = authorize(request, service.keys, "scorer")
+        with service.explain_limit.hold(caller.key_id):
+            parsed = _parse_json(await read_body(request, limit=limit))
+            if not isinstance(parsed, dict) or set(parsed) != {"text"}:
+                raise ApiError(422, 'the body must be {"text": "..."}')
+            scored = await service.score(request, [parsed["text"]], "explain")
+            model = service.model
+            if model.version != scored.model_version:
+                raise ApiError(503, "the model version changed during the request; retry", {"Retry-After": "1"})
+            explanation = await service.explain(model, parsed["text"])
         return _json({"request_id": request_id(request), "model_name": scored.model_name,
                       "model_version": scored.model_version, "label": scored.labels[0],
                       "probability": float(scored.probabilities[0]), "method": METHOD,
                       "words": [{"text": w.text, "start": w.start, "end": w.end, "attribution": w.attribution}
-                                for w in explanation.words]})
+                                for w in explanation.words],
+                      "words_truncated": explanation.truncated})
 
     @app.post("/invocations", response_model=InvocationResponse, responses=ERRORS,
               openapi_extra=_body_schema(InvocationRequest), tags=["scoring"])
