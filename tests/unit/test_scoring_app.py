@@ -1,5 +1,5 @@
 """The scoring app in-process (Starlette's TestClient) over a fake model: when a revoked key stops, what /explain
-may cost.
+may cost, whose request id a prediction is collected under.
 
 The fake predictor scores a text as len(text)/100, so these tests need no trained model; the batcher, collector
 (SQLite), key store and HTTP plumbing are the real ones.
@@ -174,3 +174,52 @@ def test_explain_beyond_the_per_key_concurrency_is_a_429_with_retry_after(
         assert first.result(10).status_code == 200
         assert another_key.result(10).status_code == 200  # the limit is per key
         assert client.post("/explain", json={"text": TEXT}, headers=_auth(key)).status_code == 200  # slot freed
+
+
+# --- F12: request ids ----------------------------------------------------------------------------------------------
+
+
+def _collected(home: Path) -> list[dict[str, Any]]:
+    collector = Collector(Settings(home=home).resolved_collect_url)
+    try:
+        return [row for table in collector.read() for row in table.to_pylist()]
+    finally:
+        collector.close()
+
+
+def test_two_callers_sending_the_same_x_request_id_get_distinct_request_ids(
+        home: Path, bundle_dir: Path, key: str) -> None:
+    other = ApiKeyStore(Settings(home=home).resolved_api_keys_file).create("scorer")[0]
+    with _service(Settings(home=home), str(bundle_dir)) as client:
+        answers = [client.post("/score", json=[TEXT], headers={**_auth(k), "X-Request-ID": "order-42"})
+                   for k in (key, other)]
+
+    ids = [a.json()["request_id"] for a in answers]
+    assert ids[0] != ids[1] and "order-42" not in ids
+    assert [a.headers["x-request-id"] for a in answers] == ids
+    assert [a.headers["x-client-request-id"] for a in answers] == ["order-42", "order-42"]
+    rows = _collected(home)
+    assert sorted((r["request_id"], r["client_request_id"], r["caller"]) for r in rows) == sorted(
+        (rid, "order-42", k.split("_")[1]) for rid, k in zip(ids, (key, other), strict=True))
+
+
+def test_a_caller_cannot_have_its_predictions_collected_under_another_requests_id(
+        home: Path, bundle_dir: Path, key: str) -> None:
+    attacker = ApiKeyStore(Settings(home=home).resolved_api_keys_file).create("scorer")[0]
+    with _service(Settings(home=home), str(bundle_dir)) as client:
+        genuine = client.post("/explain", json={"text": TEXT}, headers=_auth(key)).json()["request_id"]
+        forged = client.post("/score", json=["forged label"], headers={**_auth(attacker), "X-Request-ID": genuine})
+
+    assert forged.status_code == 200 and forged.json()["request_id"] != genuine
+    joined = [r for r in _collected(home) if r["request_id"] == genuine]  # what the web app's label joins on
+    assert [(r["text"], r["caller"]) for r in joined] == [(TEXT, key.split("_")[1])]
+
+
+@pytest.mark.parametrize("given", ["", "x" * 65, "has space", "semi;colon", "caf\u00e9"])
+def test_an_unusable_x_request_id_is_neither_kept_nor_echoed(home: Path, bundle_dir: Path, key: str,
+                                                            given: str) -> None:
+    with _service(Settings(home=home), str(bundle_dir)) as client:
+        response = client.post("/score", json=[TEXT], headers={**_auth(key), "X-Request-ID": given.encode()})
+
+    assert response.status_code == 200 and "x-client-request-id" not in response.headers
+    assert [r["client_request_id"] for r in _collected(home)] == [None]

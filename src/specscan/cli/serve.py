@@ -104,7 +104,7 @@ def collected_export(
     since: Annotated[str | None, typer.Option(help="ISO time; only records scored at or after it (UTC if no zone).")
                      ] = None,
 ) -> None:
-    """Export collected predictions (request id, time, version, text, label, probability, latency, caller)."""
+    """Export collected predictions (request ids, time, version, text, label, probability, latency, caller)."""
     from specscan.scoring.collector import Collector
 
     if fmt not in ("parquet", "csv"):

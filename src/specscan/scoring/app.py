@@ -101,7 +101,8 @@ class ScoringService:
         state["items"] = len(texts)
         try:
             scored = await self.batcher.score(texts, request_id=state["request_id"], endpoint=endpoint,
-                                              caller=state.get("caller"))
+                                              caller=state.get("caller"),
+                                              client_request_id=state.get("client_request_id"))
         except ServiceUnavailable as exc:
             raise ApiError(503, str(exc), {"Retry-After": "1"}) from None
         state["model_version"] = scored.model_version

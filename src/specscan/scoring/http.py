@@ -150,7 +150,11 @@ def check_texts(items: Any, *, max_items: int, max_chars: int) -> list[str]:
 
 
 class ObserveRequests:
-    """Pure ASGI middleware: request id (X-Request-ID in and out), metrics, one JSON access log line."""
+    """Pure ASGI middleware: request id, metrics, one JSON access log line.
+
+    The request id is always the service's own (X-Request-ID out), so no caller can choose the id that
+    another caller's prediction is collected and joined under; a caller's own X-Request-ID, if it is a
+    sane one, is kept apart as the client request id (collected, logged, and echoed as X-Client-Request-ID)."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], metrics: ServiceMetrics,
                  tracer: Any | None = None) -> None:
@@ -164,16 +168,20 @@ class ObserveRequests:
             return
         started = time.perf_counter()
         given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        rid = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        client_rid = given if REQUEST_ID.match(given) else None
+        rid = uuid.uuid4().hex
         state = scope.setdefault("state", {})
-        state["request_id"] = rid
+        state["request_id"], state["client_request_id"] = rid, client_rid
         status = 500
+        id_headers = [(b"x-request-id", rid.encode())]
+        if client_rid is not None:
+            id_headers.append((b"x-client-request-id", client_rid.encode()))
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                message["headers"] = [*message.get("headers", []), *id_headers]
             await send(message)
 
         try:
@@ -182,6 +190,8 @@ class ObserveRequests:
             else:
                 with self.tracer.start_as_current_span(f"{scope['method']} {scope['path']}") as span:
                     span.set_attribute("specscan.request_id", rid)
+                    if client_rid is not None:
+                        span.set_attribute("specscan.client_request_id", client_rid)
                     await self.app(scope, receive, send_with_id)
                     span.set_attribute("http.status_code", status)
         finally:
@@ -191,6 +201,6 @@ class ObserveRequests:
             self.metrics.requests.labels(endpoint, str(status)).inc()
             self.metrics.latency.labels(endpoint).observe(seconds)
             log.info("%s %s %d", scope["method"], endpoint, status, extra={
-                "request_id": rid, "endpoint": endpoint, "status": status,
+                "request_id": rid, "client_request_id": client_rid, "endpoint": endpoint, "status": status,
                 "duration_ms": round(seconds * 1000, 3), "items": state.get("items"),
                 "caller": state.get("caller"), "model_version": state.get("model_version")})
