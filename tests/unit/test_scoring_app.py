@@ -1,5 +1,5 @@
 """The scoring app in-process (Starlette's TestClient) over a fake model: when a revoked key stops, what /explain
-may cost, whose request id a prediction is collected under.
+may cost, whose request id a prediction is collected under, what a failed reload tells.
 
 The fake predictor scores a text as len(text)/100, so these tests need no trained model; the batcher, collector
 (SQLite), key store and HTTP plumbing are the real ones.
@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from specscan.cli.main import app as cli
+from specscan.errors import RegistryError
 from specscan.scoring.apikeys import ApiKeyStore
 from specscan.scoring.app import create_app
 from specscan.scoring.collector import Collector
@@ -223,3 +224,32 @@ def test_an_unusable_x_request_id_is_neither_kept_nor_echoed(home: Path, bundle_
 
     assert response.status_code == 200 and "x-client-request-id" not in response.headers
     assert [r["client_request_id"] for r in _collected(home)] == [None]
+
+
+# --- a failed reload -------------------------------------------------------------------------------------------
+
+
+class UnreachableRegistry(ModelSource):
+    """A registry reference whose tracking store cannot be reached."""
+
+    def current_version(self) -> int:
+        raise RegistryError("resolving the alias failed at http://mlflow.internal:5000: "
+                            "connection refused")
+
+
+def test_a_failed_reload_answers_a_generic_503_and_logs_the_reason(
+        home: Path, caplog: pytest.LogCaptureFixture) -> None:
+    admin = ApiKeyStore(Settings(home=home).resolved_api_keys_file).create("admin")[0]
+    settings = Settings(home=home, reload_interval=0)
+    application = create_app(settings, UnreachableRegistry(settings, f"models:/{NAME}@champion"),
+                             ServedModel(NAME, 1, FakePredictor()),  # type: ignore[arg-type]
+                             keys=ApiKeyStore(settings.resolved_api_keys_file),
+                             collector=Collector(settings.resolved_collect_url))
+    with TestClient(application) as client:
+        response = client.post("/admin/reload", headers=_auth(admin))
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "reload failed, still serving version 1; the service log has the reason"
+    logged = [r for r in caplog.records if r.levelname == "ERROR" and "reload failed" in r.getMessage()]
+    assert len(logged) == 1 and "mlflow.internal" in logged[0].getMessage()
+    assert logged[0].__dict__["request_id"] == response.json()["request_id"]

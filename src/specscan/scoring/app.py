@@ -289,8 +289,11 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
         authorize(request, service.keys, "admin")
         try:
             return await service.reload()
-        except SpecscanError as exc:
-            raise ApiError(503, f"reload failed, still serving version {service.model.version}: {exc}") from None
+        except SpecscanError as exc:  # the reason names the registry's address: for the log, not the caller
+            log.error("reload failed, still serving version %d: %s", service.model.version, exc,
+                      extra={"request_id": request_id(request)})
+            raise ApiError(503, f"reload failed, still serving version {service.model.version}; "
+                                "the service log has the reason") from None
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     async def metrics() -> Response:
