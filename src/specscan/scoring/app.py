@@ -58,7 +58,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         400: "Malformed JSON or protocol violation", 401: "Missing or invalid API key",
         403: "The API key's role does not allow this", 413: "Body over the size limit",
         415: "Unsupported content type or encoding", 422: "Invalid texts (empty, too long, not strings, too many)",
-        503: "Not ready, shutting down, or the prediction could not be recorded"}.items()}
+        503: "Not ready, shutting down, the API keys unreadable, or the prediction could not be recorded"}.items()}
 V2_CONTENT_TYPES = ("application/json", "application/octet-stream", "")  # tritonclient sends none
 SCORE_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "oneOf": [ScoreRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
