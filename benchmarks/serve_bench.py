@@ -11,7 +11,8 @@ Phases (every server a fresh subprocess in its own process group, stopped after 
 4. latency at concurrency 1 (wrk -t1 -c1);
 5. p99 at half of each server's own peak (hey -c 16 -q rate/16);
 6. soak (--soak-seconds, 0 disables): ours only, 50 requests/s on a fixed schedule, each with its own
-   X-Request-ID, then exactly one collected record per answered id in the collection database;
+   X-Request-ID, then exactly one collected record per answered id (its client_request_id) in the collection
+   database;
 7. variants (--variants): ours with SPECSCAN_ORT_THREADS 1/2 x SPECSCAN_MAX_BATCH_SIZE default/1 at c=32.
 
 The given home is never written: its mlflow.db is copied (SQLite backup API) into a temp home, whose
@@ -528,7 +529,8 @@ async def _soak_client(url: str, key: str, rate: float, seconds: float, prefix: 
                 response = await client.post(url, content=OURS_BODY, headers={
                     "Content-Type": "application/json", "Authorization": f"Bearer {key}", "X-Request-ID": rid})
                 entry["status"] = response.status_code
-                entry["header_id"] = response.headers.get("x-request-id")
+                entry["header_id"] = response.headers.get("x-request-id")  # the service's own id
+                entry["echoed_id"] = response.headers.get("x-client-request-id")  # ours, kept apart
                 if response.status_code == 200:
                     body = response.json()
                     entry["body_id"] = body.get("request_id")
@@ -561,10 +563,11 @@ def phase_soak(bench: Bench, seconds: float, rate: float) -> dict[str, Any]:
     results = raw["results"]
     ok = [r for r in results if r.get("status") == 200]
     bad = [r for r in results if r.get("status") != 200]
-    id_mismatch = [r["id"] for r in ok if r.get("header_id") != r["id"] or r.get("body_id") != r["id"]]
+    id_mismatch = [r["id"] for r in ok if r.get("echoed_id") != r["id"] or r.get("body_id") != r.get("header_id")]
     wrong_items = [r["id"] for r in ok if r.get("items") != 1]
     with contextlib.closing(sqlite3.connect(f"file:{server.collect_db}?mode=ro", uri=True)) as db:
-        counts = dict(db.execute("SELECT request_id, COUNT(*) FROM predictions GROUP BY request_id").fetchall())
+        counts = dict(db.execute("SELECT client_request_id, COUNT(*) FROM predictions "
+                                 "GROUP BY client_request_id").fetchall())
     answered = {r["id"] for r in ok}
     matched = sum(1 for rid in answered if counts.get(rid) == 1)
     duplicated = sum(1 for n in counts.values() if n > 1)

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     max_items: int = Field(default=256, gt=0, description="Most texts in one request.")
     max_body_bytes: int = Field(default=1 << 20, gt=0, description="Largest request body, after decompression.")
     ort_threads: int = Field(default=1, gt=0, description="ONNX Runtime intra-op threads of the service.")
+    explain_max_words: int = Field(
+        default=64, gt=0, description="Words of a text /explain attributes (one model row each); later ones get none.")
+    explain_concurrency: int = Field(
+        default=2, gt=0, description="/explain requests one API key may have in flight; more are answered 429.")
+    explain_threads: int = Field(default=1, gt=0, description="Threads computing explanations; others queue.")
     reload_interval: float = Field(
         default=30.0, ge=0, description="Seconds between registry polls for a moved alias; 0 disables polling.")
     log_format: Literal["json", "text"] = Field(default="json", description="Service log lines.")

@@ -76,11 +76,12 @@ def test_score_answers_label_probability_model_version_and_request_id(
     assert [r["label"] for r in body["results"]] == ["non_compliant" if p >= 0.5 else "compliant" for p in expected]
 
 
-def test_score_accepts_a_bare_list_and_keeps_a_given_request_id(server: Server, keys: Keys) -> None:
+def test_score_accepts_a_bare_list_and_echoes_a_given_request_id_apart_from_its_own(server: Server, keys: Keys) -> None:
     response = httpx.post(f"{server.url}/score", json=TEXTS[:2],
                           headers={**auth(keys.scorer), "X-Request-ID": "order-42"})
-    assert response.status_code == 200
-    assert response.json()["request_id"] == "order-42" and len(response.json()["results"]) == 2
+    assert response.status_code == 200 and len(response.json()["results"]) == 2
+    assert response.headers["x-client-request-id"] == "order-42"
+    assert response.json()["request_id"] == response.headers["x-request-id"] != "order-42"
 
 
 def test_gzip_bodies_are_accepted(server: Server, keys: Keys) -> None:
@@ -241,10 +242,12 @@ def test_collected_records_export_to_parquet_and_csv(server: Server, keys: Keys,
 
 
 def test_log_lines_are_json_with_the_request_id(server: Server, keys: Keys) -> None:
-    httpx.post(f"{server.url}/score", json={"data": TEXTS}, headers={**auth(keys.scorer), "X-Request-ID": "log-me"})
+    response = httpx.post(f"{server.url}/score", json={"data": TEXTS},
+                          headers={**auth(keys.scorer), "X-Request-ID": "log-me"})
     lines = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")]
-    access = [line for line in lines if line.get("request_id") == "log-me"]
+    access = [line for line in lines if line.get("request_id") == response.json()["request_id"]]
     assert access and access[0]["status"] == 200 and access[0]["endpoint"] == "/score"
+    assert access[0]["client_request_id"] == "log-me"
     assert access[0]["items"] == len(TEXTS) and access[0]["model_version"] == 1
 
 

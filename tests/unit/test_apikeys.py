@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 
 from specscan.cli.main import app
 from specscan.errors import SpecscanError
-from specscan.scoring.apikeys import ApiKeyStore, Caller
+from specscan.scoring.apikeys import CHECK_INTERVAL, ApiKeyStore, Caller, KeysUnreadable
 from specscan.scoring.http import ApiError, authorize
 
 runner = CliRunner()
@@ -25,6 +26,16 @@ runner = CliRunner()
 @pytest.fixture()
 def store(tmp_path: Path) -> ApiKeyStore:
     return ApiKeyStore(tmp_path / "keys" / "api-keys.json")
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def test_a_new_key_is_returned_once_and_only_its_sha256_is_written(store: ApiKeyStore) -> None:
@@ -137,12 +148,90 @@ def test_a_corrupt_key_file_is_an_error_naming_the_file(tmp_path: Path, content:
     assert "\n" not in str(caught.value)
 
 
+def test_a_key_file_that_cannot_even_be_looked_at_is_an_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    path = tmp_path / "a-file" / "api-keys.json"  # stat fails with NotADirectoryError, not FileNotFoundError
+
+    with pytest.raises(KeysUnreadable, match=f"cannot read API keys from {path}"):
+        ApiKeyStore(path)
+
+
 def test_a_file_corrupted_after_start_is_reported_on_refresh(store: ApiKeyStore) -> None:
     store.create("scorer")
     store.path.write_text("[")
 
     with pytest.raises(SpecscanError, match=str(store.path)):
         store.refresh()
+
+
+def test_verify_sees_a_key_revoked_elsewhere_within_the_check_interval_without_a_refresh(store: ApiKeyStore) -> None:
+    key, record = store.create("scorer")
+    clock = Clock()
+    serving = ApiKeyStore(store.path, clock=clock)  # a running service's store: nobody calls refresh() on it
+    assert serving.verify(key) is not None
+
+    store.revoke(record.id)  # e.g. `specscan apikey revoke` in another process
+    clock.now += CHECK_INTERVAL
+
+    assert serving.verify(key) is None
+    assert CHECK_INTERVAL <= 0.5
+
+
+def test_verify_looks_at_the_key_file_at_most_once_per_check_interval(store: ApiKeyStore) -> None:
+    key, record = store.create("scorer")
+    clock = Clock()
+    serving = ApiKeyStore(store.path, clock=clock)
+    store.revoke(record.id)
+
+    clock.now += CHECK_INTERVAL * 0.9
+    assert serving.verify(key) is not None  # not looked at yet: a request costs no file system call
+
+    clock.now += CHECK_INTERVAL * 0.1
+    assert serving.verify(key) is None
+
+
+def test_a_key_file_replaced_by_another_of_the_same_size_and_time_is_still_noticed(store: ApiKeyStore) -> None:
+    key, record = store.create("scorer")
+    clock = Clock()
+    serving = ApiKeyStore(store.path, clock=clock)
+    before = store.path.stat()
+    other = store.path.with_name("other.json")
+    other.write_text(store.path.read_text().replace(record.sha256, "0" * 64))
+    os.utime(other, ns=(before.st_atime_ns, before.st_mtime_ns))  # same size, same mtime: only the inode differs
+    os.replace(other, store.path)
+
+    clock.now += CHECK_INTERVAL
+    assert serving.verify(key) is None
+
+
+def test_a_key_file_that_becomes_unreadable_refuses_every_key_until_it_is_repaired(store: ApiKeyStore) -> None:
+    key, _ = store.create("admin")
+    clock = Clock()
+    serving = ApiKeyStore(store.path, clock=clock)
+    good = store.path.read_bytes()
+
+    store.path.write_text("[{\"id\": ")  # e.g. a hand edit gone wrong
+    clock.now += CHECK_INTERVAL
+    with pytest.raises(KeysUnreadable, match=f"cannot read API keys from {store.path}"):
+        serving.verify(key)
+    clock.now += CHECK_INTERVAL
+    with pytest.raises(KeysUnreadable):  # and stays so, however often it is asked
+        serving.verify(key)
+
+    store.path.write_bytes(good)
+    clock.now += CHECK_INTERVAL
+    assert serving.verify(key) == Caller(key_id=key.split("_")[1], role="admin")
+
+
+def test_a_deleted_key_file_refuses_every_key(store: ApiKeyStore) -> None:
+    key, _ = store.create("scorer")
+    clock = Clock()
+    serving = ApiKeyStore(store.path, clock=clock)
+
+    store.path.unlink()
+    clock.now += CHECK_INTERVAL
+
+    assert serving.verify(key) is None
 
 
 # --- the CLI -------------------------------------------------------------------------------------------------
@@ -246,6 +335,21 @@ def test_authorize_answers_401_with_a_challenge(store: ApiKeyStore, header: str 
     assert caught.value.status == 401
     assert message in caught.value.message
     assert caught.value.headers == {"WWW-Authenticate": "Bearer"}
+
+
+def test_authorize_answers_503_without_the_file_name_while_the_key_file_is_unreadable(store: ApiKeyStore) -> None:
+    key, _ = store.create("scorer")
+    clock = Clock()
+    serving = ApiKeyStore(store.path, clock=clock)
+    store.path.write_text("not json")
+    clock.now += CHECK_INTERVAL
+
+    with pytest.raises(ApiError) as caught:
+        authorize(_request(f"Bearer {key}"), serving, "scorer")
+
+    assert caught.value.status == 503
+    assert caught.value.message == "the service cannot read its API keys, so it accepts none; retry later"
+    assert str(store.path) not in caught.value.message
 
 
 def test_authorize_answers_403_when_the_role_is_not_enough(store: ApiKeyStore) -> None:

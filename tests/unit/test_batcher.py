@@ -86,8 +86,10 @@ def _run(scenario: Callable[[MicroBatcher], Awaitable[Any]], *, model: Callable[
     return asyncio.run(main())
 
 
-def _score(batcher: MicroBatcher, texts: list[str], request_id: str = "r", caller: str | None = None):  # type: ignore[no-untyped-def]
-    return batcher.score(texts, request_id=request_id, endpoint="score", caller=caller)
+def _score(batcher: MicroBatcher, texts: list[str], request_id: str = "r", caller: str | None = None,  # type: ignore[no-untyped-def]
+           client_request_id: str | None = None):
+    return batcher.score(texts, request_id=request_id, endpoint="score", caller=caller,
+                         client_request_id=client_request_id)
 
 
 def test_concurrent_requests_share_one_predict_call_and_get_their_own_answers() -> None:
@@ -158,18 +160,19 @@ def test_scoring_and_writing_run_off_the_event_loop_thread() -> None:
     assert predictor.threads[0] != store.threads[0]
 
 
-def test_records_name_the_request_item_model_and_caller_and_follow_the_text_policy() -> None:
+def test_records_name_the_request_item_model_caller_and_client_id_and_follow_the_text_policy() -> None:
     store = FakeStore()
 
     async def scenario(batcher: MicroBatcher) -> None:
-        await asyncio.gather(_score(batcher, ["first", LONG], "req-1", caller="k1"),
+        await asyncio.gather(_score(batcher, ["first", LONG], "req-1", caller="k1", client_request_id="order-42"),
                              _score(batcher, ["third"], "req-2"))
 
     _run(scenario, model=lambda: _model(7), store=store, text_policy="hash")
 
     (records,) = store.batches
-    assert [(r.request_id, r.item, r.label, r.caller) for r in records] == [
-        ("req-1", 0, "compliant", "k1"), ("req-1", 1, "non_compliant", "k1"), ("req-2", 0, "compliant", None)]
+    assert [(r.request_id, r.item, r.label, r.caller, r.client_request_id) for r in records] == [
+        ("req-1", 0, "compliant", "k1", "order-42"), ("req-1", 1, "non_compliant", "k1", "order-42"),
+        ("req-2", 0, "compliant", None, None)]
     assert {(r.endpoint, r.model_name, r.model_version) for r in records} == {("score", "specscan", 7)}
     assert [r.text for r in records] == [None, None, None]
     assert all(r.text_sha256 is not None and len(r.text_sha256) == 64 for r in records)

@@ -27,7 +27,8 @@ def _record(i: int, *, at: datetime = T0, text: str = "Cable sheathing, PVC with
     kept, digest = text_fields(text, policy)
     return Record(request_id=f"req-{i // 2}", item=i % 2, scored_at=at, endpoint="score", model_name="specscan",
                   model_version=3, text=kept, text_sha256=digest, label="non_compliant" if i % 3 else "compliant",
-                  probability=i / 10, latency_ms=1.25 + i, caller=None if i % 2 else "k1d2e3f4")
+                  probability=i / 10, latency_ms=1.25 + i, caller=None if i % 2 else "k1d2e3f4",
+                  client_request_id=None if i % 3 else f"order-{i}")
 
 
 def _as_row(record: Record) -> dict[str, object]:
@@ -209,6 +210,35 @@ def test_a_failed_write_is_a_collection_error(collector: Collector, sqlite_path:
         collector.write([_record(0)])
 
 
+# A store written by a service from before client_request_id (December 2026): the table as it was created then.
+OLD_PREDICTIONS = """CREATE TABLE predictions (
+    id INTEGER NOT NULL PRIMARY KEY, request_id VARCHAR(64) NOT NULL, item INTEGER NOT NULL,
+    scored_at TIMESTAMP NOT NULL, endpoint VARCHAR(32) NOT NULL, model_name VARCHAR(200) NOT NULL,
+    model_version INTEGER NOT NULL, text TEXT, text_sha256 VARCHAR(64), label VARCHAR(32) NOT NULL,
+    probability FLOAT NOT NULL, latency_ms FLOAT NOT NULL, caller VARCHAR(64))"""
+OLD_ROW = ("INSERT INTO predictions (request_id, item, scored_at, endpoint, model_name, model_version, text, "
+           "text_sha256, label, probability, latency_ms, caller) VALUES ('old-1', 0, '2026-11-27 08:00:00.000000', "
+           "'score', 'specscan', 2, 'old text', NULL, 'compliant', 0.25, 3.5, 'k0')")
+
+
+def test_a_store_from_before_client_request_id_gains_the_column_and_keeps_its_rows(sqlite_path: Path) -> None:
+    sqlite_path.parent.mkdir(parents=True)
+    with sqlite3.connect(sqlite_path) as raw:
+        raw.execute(OLD_PREDICTIONS)
+        raw.execute(OLD_ROW)
+
+    for _ in range(2):  # the second start finds the column already there
+        collector = Collector(f"sqlite:///{sqlite_path}")
+        try:
+            collector.write([_record(0)])
+            rows = _rows(collector)
+        finally:
+            collector.close()
+
+    assert [(r["request_id"], r["text"], r["client_request_id"]) for r in rows] == [
+        ("old-1", "old text", None), ("req-0", _record(0).text, "order-0"), ("req-0", _record(0).text, "order-0")]
+
+
 # --- PostgreSQL ------------------------------------------------------------------------------------------------
 
 
@@ -258,3 +288,28 @@ def test_postgres_reader_that_stops_early_closes_its_cursor(pg_collector: Collec
 
     assert isinstance(first, pa.Table) and first.num_rows == 2
     assert [w.message for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+@pytest.mark.postgres
+def test_postgres_store_from_before_client_request_id_gains_the_column(postgres_url: str) -> None:
+    import psycopg
+
+    schema = f"specscan_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        admin.execute(f"SET search_path TO {schema}")
+        admin.execute(OLD_PREDICTIONS.replace("id INTEGER NOT NULL PRIMARY KEY", "id SERIAL PRIMARY KEY"))
+        admin.execute(OLD_ROW)
+    separator = "&" if "?" in postgres_url else "?"
+    url = f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
+    try:
+        for _ in range(2):  # the second start finds the column already there
+            collector = Collector(url)
+            collector.write([_record(0)])
+            rows = _rows(collector)
+            collector.close()
+        assert [(r["request_id"], r["client_request_id"]) for r in rows] == [
+            ("old-1", None), ("req-0", "order-0"), ("req-0", "order-0")]
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
+import threading
 import zlib
 from typing import Any
 
 import pytest
 from starlette.requests import Request
 
-from specscan.scoring.http import ApiError, check_texts, read_body
+from specscan.scoring.http import INFLATE_CHUNK, ApiError, check_texts, read_body
 
 LIMIT = 1000
 BODY = b'{"texts": ["Cable sheathing, PVC with lead stabiliser"]}'
+MAX_MEMBERS = 16  # the documented cap on gzip members in one body
+EMPTY_MEMBER = gzip.compress(b"", mtime=0)
 
 
 class Body:
@@ -148,6 +152,80 @@ def test_a_body_of_several_gzip_members_is_inflated_whole() -> None:
     body = gzip.compress(b'{"texts": ["first') + gzip.compress(b' half"]}')
 
     assert _read(body, encoding="gzip") == b'{"texts": ["first half"]}'
+
+
+def test_up_to_sixteen_gzip_members_are_inflated_whole() -> None:
+    body = b"".join(gzip.compress(b"%d," % i) for i in range(MAX_MEMBERS))
+
+    assert _read(body, encoding="gzip") == b"".join(b"%d," % i for i in range(MAX_MEMBERS))
+
+
+def test_a_body_of_more_gzip_members_than_the_cap_is_a_400_naming_the_cap() -> None:
+    error = _refused(chunks=EMPTY_MEMBER * (MAX_MEMBERS + 1), encoding="gzip")
+
+    assert (error.status, error.message) == (400, f"request body has more than {MAX_MEMBERS} gzip members")
+
+
+class CountingInflaters:
+    """Stands in for zlib.decompressobj: counts the inflaters made, the compressed bytes handed to them, and
+    the threads they ran on."""
+
+    def __init__(self) -> None:
+        self.made = 0
+        self.fed = 0
+        self.threads: set[str] = set()
+        self._real = zlib.decompressobj
+
+    def __call__(self, *args: Any) -> Any:
+        self.made += 1
+        return _Counted(self, self._real(*args))
+
+
+class _Counted:
+    def __init__(self, counts: CountingInflaters, inflater: Any) -> None:
+        self._counts, self._inflater = counts, inflater
+
+    def decompress(self, data: Any, max_length: int = 0) -> bytes:
+        self._counts.fed += len(data)
+        self._counts.threads.add(threading.current_thread().name)
+        return self._inflater.decompress(data, max_length)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inflater, name)
+
+
+@pytest.fixture()
+def inflaters(monkeypatch: pytest.MonkeyPatch) -> CountingInflaters:
+    counting = CountingInflaters()
+    monkeypatch.setattr(zlib, "decompressobj", counting)
+    return counting
+
+
+def test_a_body_of_many_gzip_members_is_refused_without_inflating_them_all(inflaters: CountingInflaters) -> None:
+    body = EMPTY_MEMBER * ((1 << 20) // len(EMPTY_MEMBER))  # the review's 52,428 empty members in 1 MiB
+
+    error = _refused(chunks=body, encoding="gzip", limit=2 << 20)
+
+    assert error.status == 400 and f"more than {MAX_MEMBERS} gzip members" in error.message
+    assert inflaters.made == MAX_MEMBERS  # not 52,428
+    assert inflaters.fed <= MAX_MEMBERS * INFLATE_CHUNK  # bounded by the cap, whatever the body's size
+
+
+def test_each_compressed_byte_is_handed_to_zlib_about_once(inflaters: CountingInflaters) -> None:
+    members = [gzip.compress(os.urandom(60_000), compresslevel=1) for _ in range(MAX_MEMBERS)]  # incompressible
+    body = b"".join(members)
+
+    assert len(_read(body, encoding="gzip", limit=1 << 20)) == MAX_MEMBERS * 60_000
+    assert inflaters.made == MAX_MEMBERS
+    assert inflaters.fed <= 2 * len(body)  # not each member's remainder over again (8.5 x here)
+
+
+def test_decompression_runs_off_the_event_loop_thread(inflaters: CountingInflaters) -> None:
+    loop_thread = threading.current_thread().name  # asyncio.run runs the loop on the calling thread
+
+    assert _read(gzip.compress(BODY), encoding="gzip") == BODY
+
+    assert inflaters.threads and loop_thread not in inflaters.threads
 
 
 @pytest.mark.parametrize("encoding", ["br", "zstd", "gzip, br", "compress"])

@@ -89,7 +89,7 @@ def apikey_list() -> None:
 @apikey_app.command("revoke")
 @reported
 def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (second part of the key).")]) -> None:
-    """Delete a key; running services refuse it from their next poll."""
+    """Delete a key; running services refuse it within half a second."""
     from specscan.scoring.apikeys import ApiKeyStore
 
     record = ApiKeyStore(settings().resolved_api_keys_file).revoke(key_id)
@@ -104,7 +104,7 @@ def collected_export(
     since: Annotated[str | None, typer.Option(help="ISO time; only records scored at or after it (UTC if no zone).")
                      ] = None,
 ) -> None:
-    """Export collected predictions (request id, time, version, text, label, probability, latency, caller)."""
+    """Export collected predictions (request ids, time, version, text, label, probability, latency, caller)."""
     from specscan.scoring.collector import Collector
 
     if fmt not in ("parquet", "csv"):

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pydantic_core
@@ -25,7 +27,7 @@ from specscan.scoring import v2
 from specscan.scoring.apikeys import ApiKeyStore
 from specscan.scoring.batcher import BatchStats, MicroBatcher, Scored, ServiceUnavailable
 from specscan.scoring.collector import Collector
-from specscan.scoring.explain import METHOD, explain
+from specscan.scoring.explain import METHOD, Explanation, explain
 from specscan.scoring.http import (
     ApiError,
     ObserveRequests,
@@ -47,6 +49,7 @@ from specscan.scoring.schemas import (
 )
 from specscan.scoring.served_model import ModelSource, ServedModel
 from specscan.scoring.telemetry import configure_tracing
+from specscan.scoring.throttle import PerCallerLimit
 from specscan.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,7 +58,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         400: "Malformed JSON or protocol violation", 401: "Missing or invalid API key",
         403: "The API key's role does not allow this", 413: "Body over the size limit",
         415: "Unsupported content type or encoding", 422: "Invalid texts (empty, too long, not strings, too many)",
-        503: "Not ready, shutting down, or the prediction could not be recorded"}.items()}
+        503: "Not ready, shutting down, the API keys unreadable, or the prediction could not be recorded"}.items()}
 V2_CONTENT_TYPES = ("application/json", "application/octet-stream", "")  # tritonclient sends none
 SCORE_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "oneOf": [ScoreRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
@@ -88,6 +91,8 @@ class ScoringService:
         stats.on_commit = lambda size, seconds: self.metrics.commit_seconds.observe(seconds)
         self.metrics.set_model(model.name, model.version, source.reference)
         self._reload_lock = asyncio.Lock()
+        self.explain_limit = PerCallerLimit("/explain", settings.explain_concurrency)
+        self._explain_pool = ThreadPoolExecutor(settings.explain_threads, thread_name_prefix="explain")
         self.ready = False
 
     async def score(self, request: Request, items: Any, endpoint: str) -> Scored:
@@ -96,12 +101,22 @@ class ScoringService:
         state["items"] = len(texts)
         try:
             scored = await self.batcher.score(texts, request_id=state["request_id"], endpoint=endpoint,
-                                              caller=state.get("caller"))
+                                              caller=state.get("caller"),
+                                              client_request_id=state.get("client_request_id"))
         except ServiceUnavailable as exc:
             raise ApiError(503, str(exc), {"Retry-After": "1"}) from None
         state["model_version"] = scored.model_version
         self.metrics.observe_labels(scored.labels)
         return scored
+
+    async def explain(self, model: ServedModel, text: str) -> Explanation:
+        """Word attributions of `text` on `model`, computed in the bounded explain pool."""
+        work = functools.partial(explain, model.predictor, text, max_words=self.settings.explain_max_words)
+        return await asyncio.get_running_loop().run_in_executor(self._explain_pool, work)
+
+    def close(self) -> None:
+        """Stop the explain threads (after the last request)."""
+        self._explain_pool.shutdown()
 
     async def reload(self) -> ReloadResponse:
         """Switch to the version the reference names now, if it moved; requests in flight finish on the old one."""
@@ -109,7 +124,6 @@ class ScoringService:
             previous = self.model
             version = await asyncio.to_thread(self.source.current_version)
             if version == previous.version:
-                self.keys.refresh()
                 return ReloadResponse(model_name=previous.name, previous_version=previous.version,
                                       model_version=version, reloaded=False)
             model = await asyncio.to_thread(self.source.load, version=version,
@@ -123,11 +137,10 @@ class ScoringService:
                                   model_version=model.version, reloaded=True)
 
     async def poll(self) -> None:
-        """Re-check the registry (and the key file) every `reload_interval` seconds."""
+        """Re-check the registry every `reload_interval` seconds (the key store watches its file itself)."""
         while True:
             await asyncio.sleep(self.settings.reload_interval)
             try:
-                self.keys.refresh()
                 await self.reload()
             except Exception as exc:  # the registry may be briefly down: keep serving what we have
                 log.warning("registry poll failed, still serving version %d: %s", self.model.version, exc)
@@ -152,6 +165,7 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
             if poller is not None:
                 poller.cancel()
             await service.batcher.stop()
+            service.close()
             collector.close()
             if tracing is not None:
                 tracing.shutdown()
@@ -180,24 +194,27 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
                       "results": [{"label": label, "probability": float(p)}
                                   for label, p in zip(scored.labels, scored.probabilities.tolist(), strict=True)]})
 
-    @app.post("/explain", response_model=ExplainResponse, responses=ERRORS, openapi_extra=_body_schema(ExplainRequest),
-              tags=["scoring"])
+    @app.post("/explain", response_model=ExplainResponse, openapi_extra=_body_schema(ExplainRequest), tags=["scoring"],
+              responses={**ERRORS, 429: {"model": ErrorResponse, "description": "Too many of this key's /explain "
+                                                                                  "requests in flight (Retry-After)"}})
     async def explain_text(request: Request) -> Response:
-        """Score one text and attribute the result to its words (occlusion on the same ONNX model)."""
-        authorize(request, service.keys, "scorer")
-        parsed = _parse_json(await read_body(request, limit=limit))
-        if not isinstance(parsed, dict) or set(parsed) != {"text"}:
-            raise ApiError(422, 'the body must be {"text": "..."}')
-        scored = await service.score(request, [parsed["text"]], "explain")
-        model = service.model
-        if model.version != scored.model_version:
-            raise ApiError(503, "the model version changed during the request; retry", {"Retry-After": "1"})
-        explanation = await asyncio.to_thread(explain, model.predictor, parsed["text"])
+        """Score one text and attribute the result to its first words (occlusion on the same ONNX model)."""
+        caller = authorize(request, service.keys, "scorer")
+        with service.explain_limit.hold(caller.key_id):
+            parsed = _parse_json(await read_body(request, limit=limit))
+            if not isinstance(parsed, dict) or set(parsed) != {"text"}:
+                raise ApiError(422, 'the body must be {"text": "..."}')
+            scored = await service.score(request, [parsed["text"]], "explain")
+            model = service.model
+            if model.version != scored.model_version:
+                raise ApiError(503, "the model version changed during the request; retry", {"Retry-After": "1"})
+            explanation = await service.explain(model, parsed["text"])
         return _json({"request_id": request_id(request), "model_name": scored.model_name,
                       "model_version": scored.model_version, "label": scored.labels[0],
                       "probability": float(scored.probabilities[0]), "method": METHOD,
                       "words": [{"text": w.text, "start": w.start, "end": w.end, "attribution": w.attribution}
-                                for w in explanation.words]})
+                                for w in explanation.words],
+                      "words_truncated": explanation.truncated})
 
     @app.post("/invocations", response_model=InvocationResponse, responses=ERRORS,
               openapi_extra=_body_schema(InvocationRequest), tags=["scoring"])
@@ -272,8 +289,11 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
         authorize(request, service.keys, "admin")
         try:
             return await service.reload()
-        except SpecscanError as exc:
-            raise ApiError(503, f"reload failed, still serving version {service.model.version}: {exc}") from None
+        except SpecscanError as exc:  # the reason names the registry's address: for the log, not the caller
+            log.error("reload failed, still serving version %d: %s", service.model.version, exc,
+                      extra={"request_id": request_id(request)})
+            raise ApiError(503, f"reload failed, still serving version {service.model.version}; "
+                                "the service log has the reason") from None
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     async def metrics() -> Response:

@@ -49,6 +49,7 @@ class _Job:
     request_id: str
     endpoint: str
     caller: str | None
+    client_request_id: str | None
     received: float
     future: asyncio.Future[Scored]
 
@@ -123,12 +124,13 @@ class MicroBatcher:
         self._score_thread.shutdown()
         self._collect_thread.shutdown()
 
-    async def score(self, texts: Sequence[str], *, request_id: str, endpoint: str, caller: str | None) -> Scored:
+    async def score(self, texts: Sequence[str], *, request_id: str, endpoint: str, caller: str | None,
+                    client_request_id: str | None = None) -> Scored:
         """Score `texts` (in a shared batch) and return once their records are committed."""
         if self._closing:
             raise ServiceUnavailable("the service is shutting down; retry on another instance")
         future: asyncio.Future[Scored] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Job(texts, request_id, endpoint, caller, time.perf_counter(), future))
+        self._queue.append(_Job(texts, request_id, endpoint, caller, client_request_id, time.perf_counter(), future))
         self._queued_items += len(texts)
         self._wakeup.set()
         return await future
@@ -194,7 +196,7 @@ class MicroBatcher:
                     kept, digest = text_fields(text, self.text_policy)
                     records.append(Record(job.request_id, i, scored_at, job.endpoint, model.name, model.version,
                                           kept, digest, labels[start + i], float(probabilities[start + i]),
-                                          latency_ms, job.caller))
+                                          latency_ms, job.caller, job.client_request_id))
                 requests.append((job, records, Scored(probabilities[start:end], labels[start:end], model.name,
                                                       model.version)))
                 start = end

@@ -3,6 +3,9 @@
 SQLite in WAL mode under SPECSCAN_HOME by default, PostgreSQL (or any SQLAlchemy URL) by
 `SPECSCAN_COLLECT_URL`. One transaction per micro-batch. SQLite runs with synchronous=NORMAL:
 a committed batch survives the process being killed (SIGKILL), though not a power cut.
+
+The schema is this module's `predictions` table: a store is created whole on first use, and a
+column added since (nullable, like `client_request_id`) is added to an older store at start-up.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.exc import SQLAlchemyError
@@ -57,6 +61,7 @@ predictions = Table(
     Column("probability", Float, nullable=False),
     Column("latency_ms", Float, nullable=False),
     Column("caller", String(64), nullable=True),
+    Column("client_request_id", String(64), nullable=True),  # the caller's X-Request-ID, if it sent one
 )
 COLUMNS = [c.name for c in predictions.columns if c.name != "id"]
 
@@ -67,7 +72,7 @@ class CollectionError(SpecscanError):
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One scored item as collected (the caller is a key id, never a key)."""
+    """One scored item as collected (the caller is a key id, never a key; `request_id` is always the service's)."""
 
     request_id: str
     item: int
@@ -81,6 +86,7 @@ class Record:
     probability: float
     latency_ms: float
     caller: str | None
+    client_request_id: str | None = None
 
 
 RECORD_FIELDS = tuple(f.name for f in fields(Record))
@@ -124,6 +130,7 @@ class Collector:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
             metadata.create_all(self.engine)
+            _add_missing_columns(self.engine)
         except SQLAlchemyError as exc:
             raise CollectionError(f"cannot open the collection store {self._safe_url()}: {_first_line(exc)}") from exc
 
@@ -188,7 +195,24 @@ SCHEMA = pa.schema([
     ("endpoint", pa.string()), ("model_name", pa.string()), ("model_version", pa.int32()),
     ("text", pa.string()), ("text_sha256", pa.string()), ("label", pa.string()),
     ("probability", pa.float64()), ("latency_ms", pa.float64()), ("caller", pa.string()),
+    ("client_request_id", pa.string()),
 ])
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add the columns a store created by an older specscan lacks (create_all only adds whole tables)."""
+    present = {column["name"] for column in inspect(engine).get_columns(predictions.name)}
+    for column in predictions.columns:
+        if column.name in present:
+            continue
+        assert column.nullable, f"{column.name}: a column added to existing stores must be nullable"
+        try:
+            with engine.begin() as connection:
+                connection.exec_driver_sql(f"ALTER TABLE {predictions.name} ADD COLUMN {column.name} "
+                                           f"{column.type.compile(engine.dialect)}")
+        except SQLAlchemyError:  # another process starting at the same time may have added it first
+            if column.name not in {c["name"] for c in inspect(engine).get_columns(predictions.name)}:
+                raise
 
 
 def _first_line(exc: BaseException) -> str:

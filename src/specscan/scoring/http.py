@@ -12,15 +12,18 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from specscan.scoring.apikeys import ApiKeyStore, Caller, Role
+from specscan.scoring.apikeys import ApiKeyStore, Caller, KeysUnreadable, Role
 from specscan.scoring.metrics import ServiceMetrics
 from specscan.texts import text_problem
 
 log = logging.getLogger("specscan.scoring.access")
 REQUEST_ID = re.compile(r"^[\w.:-]{1,64}$")
 JSON_TYPES = ("application/json",)
+MAX_GZIP_MEMBERS = 16  # legitimate clients send one; each further member costs an inflater
+INFLATE_CHUNK = 64 << 10  # compressed bytes handed to zlib at a time
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -51,7 +54,8 @@ def error_response(request_id: str | None, status: int, message: str,
 
 
 def authorize(request: Request, keys: ApiKeyStore, role: Role) -> Caller:
-    """The caller behind the request's `Authorization: Bearer <key>`; 401 without a valid key, 403 without `role`."""
+    """The caller behind the request's `Authorization: Bearer <key>`; 401 without a valid key, 403 without `role`,
+    503 while the key file cannot be read (fail closed; the store logs why)."""
     header = request.headers.get("authorization")
     challenge = {"WWW-Authenticate": "Bearer"}
     if not header:
@@ -59,7 +63,11 @@ def authorize(request: Request, keys: ApiKeyStore, role: Role) -> Caller:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise ApiError(401, "malformed Authorization header: expected 'Bearer <key>'", challenge)
-    caller = keys.verify(key.strip())
+    try:
+        caller = keys.verify(key.strip())
+    except KeysUnreadable:
+        raise ApiError(503, "the service cannot read its API keys, so it accepts none; retry later",
+                       {"Retry-After": "5"}) from None
     if caller is None:
         raise ApiError(401, "invalid API key", challenge)
     if not caller.may(role):
@@ -92,20 +100,36 @@ async def read_body(request: Request, *, limit: int, content_types: tuple[str, .
     body = b"".join(chunks)
     if encoding == "identity":
         return body
-    inflated = b""
+    return await run_in_threadpool(inflate, body, encoding, limit=limit)  # CPU work: never on the event loop
+
+
+def inflate(body: bytes, encoding: str, *, limit: int) -> bytes:
+    """`body` decompressed (gzip, up to MAX_GZIP_MEMBERS members, or deflate), at most `limit` bytes.
+
+    Linear in the body: zlib gets the body in slices of a memoryview, so a member's leftover input,
+    which zlib copies, is at most INFLATE_CHUNK bytes, never the rest of the body."""
+    data = memoryview(body)
+    inflated = bytearray()
+    wbits = zlib.MAX_WBITS | (16 if encoding == "gzip" else 0)
+    position = members = 0
     while True:  # a gzip body may hold several members (RFC 1952 2.2), inflated one after another
-        inflater = zlib.decompressobj(zlib.MAX_WBITS | (16 if encoding == "gzip" else 0))
-        try:
-            inflated += inflater.decompress(body, limit + 1 - len(inflated))
-        except zlib.error:
-            raise ApiError(400, f"request body is not valid {encoding} data") from None
-        if len(inflated) > limit or inflater.unconsumed_tail:
-            raise ApiError(413, f"request body over the limit of {limit} bytes after decompression")
-        if not inflater.eof:
-            raise ApiError(400, f"request body is truncated {encoding} data")
-        body = inflater.unused_data
-        if not body:
-            return inflated
+        if members == MAX_GZIP_MEMBERS:
+            raise ApiError(400, f"request body has more than {MAX_GZIP_MEMBERS} gzip members")
+        members += 1
+        inflater = zlib.decompressobj(wbits)
+        while not inflater.eof:
+            piece = data[position:position + INFLATE_CHUNK]
+            if not piece:
+                raise ApiError(400, f"request body is truncated {encoding} data")
+            try:
+                inflated += inflater.decompress(piece, limit + 1 - len(inflated))
+            except zlib.error:
+                raise ApiError(400, f"request body is not valid {encoding} data") from None
+            if len(inflated) > limit or inflater.unconsumed_tail:
+                raise ApiError(413, f"request body over the limit of {limit} bytes after decompression")
+            position += len(piece) - len(inflater.unused_data)
+        if position == len(data):
+            return bytes(inflated)
         if encoding != "gzip":
             raise ApiError(400, f"request body has data after the end of its {encoding} stream")
 
@@ -126,7 +150,11 @@ def check_texts(items: Any, *, max_items: int, max_chars: int) -> list[str]:
 
 
 class ObserveRequests:
-    """Pure ASGI middleware: request id (X-Request-ID in and out), metrics, one JSON access log line."""
+    """Pure ASGI middleware: request id, metrics, one JSON access log line.
+
+    The request id is always the service's own (X-Request-ID out), so no caller can choose the id that
+    another caller's prediction is collected and joined under; a caller's own X-Request-ID, if it is a
+    sane one, is kept apart as the client request id (collected, logged, and echoed as X-Client-Request-ID)."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], metrics: ServiceMetrics,
                  tracer: Any | None = None) -> None:
@@ -140,16 +168,20 @@ class ObserveRequests:
             return
         started = time.perf_counter()
         given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        rid = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        client_rid = given if REQUEST_ID.match(given) else None
+        rid = uuid.uuid4().hex
         state = scope.setdefault("state", {})
-        state["request_id"] = rid
+        state["request_id"], state["client_request_id"] = rid, client_rid
         status = 500
+        id_headers = [(b"x-request-id", rid.encode())]
+        if client_rid is not None:
+            id_headers.append((b"x-client-request-id", client_rid.encode()))
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                message["headers"] = [*message.get("headers", []), *id_headers]
             await send(message)
 
         try:
@@ -158,6 +190,8 @@ class ObserveRequests:
             else:
                 with self.tracer.start_as_current_span(f"{scope['method']} {scope['path']}") as span:
                     span.set_attribute("specscan.request_id", rid)
+                    if client_rid is not None:
+                        span.set_attribute("specscan.client_request_id", client_rid)
                     await self.app(scope, receive, send_with_id)
                     span.set_attribute("http.status_code", status)
         finally:
@@ -167,6 +201,6 @@ class ObserveRequests:
             self.metrics.requests.labels(endpoint, str(status)).inc()
             self.metrics.latency.labels(endpoint).observe(seconds)
             log.info("%s %s %d", scope["method"], endpoint, status, extra={
-                "request_id": rid, "endpoint": endpoint, "status": status,
+                "request_id": rid, "client_request_id": client_rid, "endpoint": endpoint, "status": status,
                 "duration_ms": round(seconds * 1000, 3), "items": state.get("items"),
                 "caller": state.get("caller"), "model_version": state.get("model_version")})

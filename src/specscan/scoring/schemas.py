@@ -56,6 +56,8 @@ class ExplainResponse(BaseModel):
     probability: float
     method: str
     words: list[WordAttributionOut]
+    words_truncated: bool = Field(
+        default=False, description="The text has more words than the service explains; `words` holds the first ones.")
 
 
 class ErrorResponse(BaseModel):

@@ -10,8 +10,8 @@ from typing import Any
 
 from specscan.settings import Settings
 
-LOG_FIELDS = ("request_id", "endpoint", "method", "path", "status", "duration_ms", "items", "caller", "user",
-              "model_version")
+LOG_FIELDS = ("request_id", "client_request_id", "endpoint", "method", "path", "status", "duration_ms", "items",
+              "caller", "user", "model_version")
 
 
 class JsonFormatter(logging.Formatter):
