@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-import time
 
 import numpy as np
 import pandas as pd
@@ -164,11 +163,9 @@ def test_families_weigh_what_people_write() -> None:
     assert len(weights) >= 12 and max(weights.values()) / sum(weights.values()) < 0.2
 
 
-@pytest.mark.slow
-def test_one_hundred_thousand_rows_generate_within_two_minutes() -> None:
-    started = time.perf_counter()
-    frame = generate(rows=100_000, seed=0)
-    assert len(frame) == 100_000 and time.perf_counter() - started < 120
+def test_about_two_percent_of_exported_labels_are_flipped_as_the_rules_document_says() -> None:
+    # generation time is a benchmark figure (benchmarks/pipeline_bench.py), not a unit test's
+    frame = generate(rows=20_000, seed=0)
     assert np.isclose((frame["label"] != frame["label_clean"]).mean(), 0.02, atol=0.005)
 
 
