@@ -27,6 +27,7 @@ def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "app.db"
     monkeypatch.setenv("SPECSCAN_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SPECSCAN_APP_DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("SPECSCAN_COOKIE_SECURE", "false")  # TestClient talks plain http://testserver
     return path
 
 

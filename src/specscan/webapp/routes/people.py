@@ -9,11 +9,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from specscan.webapp import accounts
-from specscan.webapp.access import SESSION_COOKIE, Db, Technician, settings_of
+from specscan.webapp.access import Db, Technician, session_cookie, settings_of
 from specscan.webapp.pages import render
 
 router = APIRouter()
 LOGIN_CSRF_COOKIE = "specscan_login_csrf"
+EXPIRED = "The log-in form expired: try again."
+HTTPS_ONLY = ("The log-in form expired. This app's cookies are for HTTPS only and this page came over plain HTTP: "
+              "open it with https://, or, for development on your own machine, start it with `specscan app --dev`.")
 
 
 def _safe_next(target: str | None) -> str:
@@ -46,7 +49,9 @@ def login(request: Request, db: Db, username: Annotated[str, Form(max_length=200
     settings = settings_of(request)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not accounts.tokens_match(cookie, csrf_token):
-        return _login_page(request, error="The log-in form expired: try again.", username=username,
+        # no cookie at all over http with Secure cookies: the browser withheld it, trying again will not help
+        plain_http = not cookie and settings.cookie_secure and request.url.scheme == "http"
+        return _login_page(request, error=HTTPS_ONLY if plain_http else EXPIRED, username=username,
                            next_url=_safe_next(next), status_code=403)
     try:
         user = accounts.authenticate(db, username.strip(), password, settings)
@@ -56,7 +61,7 @@ def login(request: Request, db: Db, username: Annotated[str, Form(max_length=200
     signed_in = accounts.start_session(db, user, settings)
     db.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, signed_in.token, httponly=True, samesite="lax",
+    response.set_cookie(session_cookie(settings), signed_in.token, httponly=True, samesite="lax", path="/",
                         secure=settings.cookie_secure, max_age=settings.session_max_hours * 3600)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
@@ -64,10 +69,11 @@ def login(request: Request, db: Db, username: Annotated[str, Form(max_length=200
 
 @router.post("/logout")
 def logout(request: Request, db: Db, _who: Technician) -> Response:
-    accounts.end_session(db, request.cookies.get(SESSION_COOKIE))
+    settings = settings_of(request)
+    accounts.end_session(db, request.cookies.get(session_cookie(settings)))
     db.commit()
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(session_cookie(settings), httponly=True, secure=settings.cookie_secure)
     return response
 
 
