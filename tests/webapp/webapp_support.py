@@ -12,7 +12,14 @@ from fastapi.testclient import TestClient
 from specscan.scoring.schemas import WordAttributionOut
 from specscan.webapp.scoring_client import Classification, ScoringUnavailable
 
-PASSWORD = secrets.token_urlsafe(18)  # every test account's, made per run: no password in source
+
+def fresh_password() -> str:
+    """A strong random password made per run (no password in source). It holds no three letters in a row, so it
+    never contains a test account's name, which the password policy would refuse."""
+    return "~".join(secrets.token_hex(1) for _ in range(12))
+
+
+PASSWORD = fresh_password()  # every test account's
 LEADY = re.compile(r"lead|pb|asbestos|chrysotile", re.IGNORECASE)
 
 

@@ -20,10 +20,9 @@ from sqlalchemy.orm import Session
 from specscan.settings import Settings
 from specscan.webapp.audit import record
 from specscan.webapp.models import Role, User, WebSession, utcnow
+from specscan.webapp.passwords import MAX_PASSWORD, problem
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
-MIN_PASSWORD = 12
-MAX_PASSWORD = 1024
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so that a miss takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -41,11 +40,11 @@ class SignedIn:
     csrf_token: str
 
 
-def check_password_rules(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
-    if len(password) > MAX_PASSWORD:
-        raise AccountError(f"the password must have at most {MAX_PASSWORD} characters")
+def check_new_password(password: str, username: str) -> None:
+    """Raises `AccountError` naming what is wrong when `password` may not become `username`'s (`passwords`)."""
+    reason = problem(password, username)
+    if reason is not None:
+        raise AccountError(reason)
 
 
 def create_user(db: Session, username: str, password: str, role: Role | str, *, actor: str) -> User:
@@ -56,7 +55,7 @@ def create_user(db: Session, username: str, password: str, role: Role | str, *, 
         role = Role(role)
     except ValueError:
         raise AccountError(f"unknown role {role!r}: choose {', '.join(Role)}") from None
-    check_password_rules(password)
+    check_new_password(password, username)
     if db.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
         raise AccountError(f"the username {username!r} is taken")
     user = User(username=username, password_hash=_hasher.hash(password), role=role.value, active=True)
@@ -97,7 +96,8 @@ def set_active(db: Session, user: User, active: bool, *, actor: str) -> None:
 
 
 def set_password(db: Session, user: User, password: str, *, actor: str) -> None:
-    check_password_rules(password)
+    """An admin's reset: the new password (under the policy), and every session of the user ended."""
+    check_new_password(password, user.username)
     user.password_hash = _hasher.hash(password)
     user.failed_logins, user.locked_until = 0, None
     db.execute(delete(WebSession).where(WebSession.user_id == user.id))

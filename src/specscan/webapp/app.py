@@ -19,10 +19,11 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from specscan.errors import SpecscanError
 from specscan.settings import Settings
 from specscan.webapp import inventory
 from specscan.webapp.access import CsrfFailed, Forbidden, LoginRequired
-from specscan.webapp.accounts import bootstrap_admin
+from specscan.webapp.accounts import AccountError, bootstrap_admin
 from specscan.webapp.database import create_database_engine, session_factory, upgrade
 from specscan.webapp.pages import render
 from specscan.webapp.retry import RetryWorker
@@ -155,8 +156,12 @@ def build(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     engine = create_database_engine(settings.resolved_app_database_url)
     upgrade(engine)
     sessions = session_factory(engine)
-    with sessions.begin() as db:
-        admin = bootstrap_admin(db, settings)
+    try:
+        with sessions.begin() as db:
+            admin = bootstrap_admin(db, settings)
+    except AccountError as exc:
+        raise SpecscanError(f"the first admin from SPECSCAN_ADMIN_USERNAME and SPECSCAN_ADMIN_PASSWORD(_FILE) "
+                            f"cannot be created: {exc}") from None
     if admin is not None:
         log.info("created the first admin %r from SPECSCAN_ADMIN_USERNAME", admin.username)
     key = settings.scoring_api_key.get_secret_value() if settings.scoring_api_key else None

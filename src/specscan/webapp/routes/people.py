@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from specscan.webapp import accounts
 from specscan.webapp.access import Db, Technician, session_cookie, settings_of
 from specscan.webapp.pages import render
+from specscan.webapp.passwords import MAX_PASSWORD
 
 router = APIRouter()
 LOGIN_CSRF_COOKIE = "specscan_login_csrf"
@@ -43,7 +44,7 @@ def login_form(request: Request, next: str | None = None) -> Response:  # noqa: 
 
 @router.post("/login")
 def login(request: Request, db: Db, username: Annotated[str, Form(max_length=200)] = "",
-          password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD + 1)] = "",
+          password: Annotated[str, Form(max_length=MAX_PASSWORD + 1)] = "",
           csrf_token: Annotated[str, Form(max_length=200)] = "",
           next: Annotated[str, Form(max_length=2000)] = "/components") -> Response:  # noqa: A002
     settings = settings_of(request)
