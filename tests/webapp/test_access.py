@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import sessionmaker
-from webapp_support import PASSWORD, ScriptedScoring, sign_in
+from webapp_support import PASSWORD, ScriptedScoring, log_in, login_token, other_browser, sign_in
 
 from specscan.settings import Settings
 from specscan.webapp import accounts
@@ -19,19 +19,6 @@ from specscan.webapp.access import SESSION_COOKIE
 from specscan.webapp.app import create_app
 from specscan.webapp.database import create_database_engine, session_factory, upgrade
 from specscan.webapp.models import AuditEntry, Component, User, WebSession, utcnow
-
-
-def login_token(client: TestClient) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-
-
-def log_in(client: TestClient, username: str, password: str, next_url: str = "/components"):
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": login_token(client), "next": next_url}, follow_redirects=False)
-
-
-def other_browser(client: TestClient) -> TestClient:
-    return TestClient(client.app, raise_server_exceptions=False)
 
 
 def count(sessions: sessionmaker, table: type) -> int:
@@ -276,7 +263,7 @@ def test_the_first_admin_is_bootstrapped_only_into_an_empty_database(empty_sessi
     with empty_sessions.begin() as db:
         created = accounts.bootstrap_admin(db, config)
         assert created is not None and created.role == "admin"
-    with empty_sessions.begin() as db:
+    with empty_sessions() as db:  # authenticate commits as it counts
         assert accounts.bootstrap_admin(db, Settings(admin_username="boss2", admin_password=SecretStr(PASSWORD))) \
             is None
         assert db.scalars(select(User.username)).all() == ["boss"]

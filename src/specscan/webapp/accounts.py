@@ -13,11 +13,11 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
-from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from specscan.settings import Settings
+from specscan.webapp import lockout
 from specscan.webapp.audit import record
 from specscan.webapp.models import Role, User, WebSession, utcnow
 from specscan.webapp.passwords import MAX_PASSWORD, problem
@@ -138,29 +138,35 @@ def authenticate(db: Session, username: str, password: str, settings: Settings) 
 
     Every refusal but a deactivated account's reads the same and takes as long (one argon2 check), so
     it tells neither which usernames exist nor which are locked. After `login_max_failures` wrong
-    passwords in a row the account is locked for `login_lockout_minutes`; the count is kept by atomic
-    UPDATEs, so guesses sent in parallel are all counted."""
-    now = utcnow()
-    user = db.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    passwords in a row the account is locked for `login_lockout_minutes`, and parallel guesses cannot
+    outrun that (`lockout`). Commits `db`: the lock-out's counts must be seen by other log-ins at once."""
+    found = db.scalar(select(User).where(func.lower(User.username) == username.lower()))
     refused = AccountError(f"wrong username or password (after {settings.login_max_failures} failures in a row "
                            f"an account is locked for {settings.login_lockout_minutes} minutes)")
-    if user is None or len(password) > MAX_PASSWORD or (user.locked_until is not None and user.locked_until > now):
-        _verify(_DUMMY_HASH, password[:MAX_PASSWORD])
-        raise refused
-    if not _verify(user.password_hash, password):
-        failures = db.scalar(sql_update(User).where(User.id == user.id)
-                             .values(failed_logins=User.failed_logins + 1).returning(User.failed_logins))
-        if failures is not None and failures >= settings.login_max_failures:
-            locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            db.execute(sql_update(User).where(User.id == user.id).values(failed_logins=0, locked_until=locked_until))
-            record(db, user.username, "user.locked", "user", user.id, None, {"locked_until": locked_until.isoformat()})
+    user = _checked(db, found, password, settings)
+    if user is None:
         raise refused
     if not user.active:
+        lockout.give_back(db, user.id)
         raise AccountError("this account is deactivated; ask an admin")
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    if not lockout.count_success(db, user.id, last_login_at=utcnow()):
+        raise refused  # locked while the password was being checked
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def _checked(db: Session, user: User | None, password: str, settings: Settings) -> User | None:
+    """`user` if `password` is theirs, checked only if the lock-out gives it a place (`lockout.reserve`); else
+    None. A wrong one is counted; a right one leaves its place for the caller to settle (`lockout.count_success`).
+    Refused before the check, a password is checked against a dummy hash instead, to take as long."""
+    if user is None or len(password) > MAX_PASSWORD or not lockout.reserve(db, user.id, settings):
+        _verify(_DUMMY_HASH, password[:MAX_PASSWORD])
+        return None
+    if _verify(user.password_hash, password):
+        return user
+    lockout.count_failure(db, user, settings)
+    return None
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -56,8 +56,7 @@ def login(request: Request, db: Db, username: Annotated[str, Form(max_length=200
                            next_url=_safe_next(next), status_code=403)
     try:
         user = accounts.authenticate(db, username.strip(), password, settings)
-    except accounts.AccountError as exc:
-        db.commit()  # the failure count and any lock-out
+    except accounts.AccountError as exc:  # the failure is counted, and committed, by then
         return _login_page(request, error=str(exc), username=username, next_url=_safe_next(next), status_code=401)
     signed_in = accounts.start_session(db, user, settings)
     db.commit()
