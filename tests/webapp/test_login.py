@@ -12,11 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import sessionmaker
-from webapp_support import PASSWORD, log_in, login_token, other_browser
+from webapp_support import PASSWORD, ScriptedScoring, log_in, login_token, other_browser
 
 from specscan.settings import Settings
 from specscan.webapp import accounts, lockout
 from specscan.webapp.access import SESSION_COOKIE
+from specscan.webapp.app import create_app
 from specscan.webapp.models import AuditEntry, User, utcnow
 
 
@@ -120,3 +121,20 @@ def test_checks_cut_off_over_a_minute_ago_hold_no_place(
                    .values(login_started_at=utcnow() - lockout.ABANDONED - timedelta(seconds=1)))
     assert log_in(other_browser(client), "tina", PASSWORD).status_code == 303
     assert tina(sessions).logins_in_flight == 0
+
+
+def test_log_ins_from_one_address_past_the_throttle_get_429_even_with_the_right_password(
+        settings: Settings, sessions: sessionmaker, scoring: ScriptedScoring) -> None:
+    """The per-address throttle: `login_throttle_per_minute` attempts, then 429 with Retry-After and nothing
+    checked; other addresses go on signing in."""
+    app = create_app(settings.model_copy(update={"login_throttle_per_minute": 3}), sessions, scoring,
+                     run_worker=False)
+    guesser = TestClient(app, raise_server_exceptions=False, client=("198.51.100.7", 40000))
+    for guess in range(3):
+        assert log_in(guesser, "tina", f"wrong guess number {guess}").status_code == 401
+    throttled = log_in(guesser, "rita", PASSWORD)
+    assert throttled.status_code == 429 and "Too many log-in attempts" in throttled.text
+    assert 0 < int(throttled.headers["Retry-After"]) <= 20 and SESSION_COOKIE not in guesser.cookies
+    neighbour = TestClient(app, raise_server_exceptions=False, client=("198.51.100.8", 40000))
+    assert log_in(neighbour, "rita", PASSWORD).status_code == 303
+    assert tina(sessions).failed_logins == 3  # the throttled attempt was not even counted against an account

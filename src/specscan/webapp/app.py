@@ -29,6 +29,7 @@ from specscan.webapp.pages import render
 from specscan.webapp.retry import RetryWorker
 from specscan.webapp.routes import admin, audit, components, dashboard, people, transfer
 from specscan.webapp.scoring_client import Classifier, ScoringClient
+from specscan.webapp.throttle import Throttle
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("specscan.webapp.access")
@@ -63,6 +64,7 @@ def create_app(settings: Settings, sessions: sessionmaker, classifier: Classifie
     app = FastAPI(title="specscan inventory", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings, app.state.sessions, app.state.classifier, app.state.worker = (
         settings, sessions, classifier, worker)
+    app.state.login_throttle = Throttle(settings.login_throttle_per_minute)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.middleware("http")

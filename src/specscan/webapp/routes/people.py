@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Annotated
 
@@ -48,6 +49,13 @@ def login(request: Request, db: Db, username: Annotated[str, Form(max_length=200
           csrf_token: Annotated[str, Form(max_length=200)] = "",
           next: Annotated[str, Form(max_length=2000)] = "/components") -> Response:  # noqa: A002
     settings = settings_of(request)
+    wait = request.app.state.login_throttle.take(request.client.host if request.client else "")
+    if wait:  # before anything is checked: a throttled attempt costs no argon2 and counts against no account
+        response = _login_page(request, error=f"Too many log-in attempts from your address: try again in "
+                                              f"{math.ceil(wait)} seconds.", username=username,
+                               next_url=_safe_next(next), status_code=429)
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not accounts.tokens_match(cookie, csrf_token):
         # no cookie at all over http with Secure cookies: the browser withheld it, trying again will not help
