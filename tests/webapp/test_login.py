@@ -12,13 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import sessionmaker
-from webapp_support import PASSWORD, ScriptedScoring, log_in, login_token, other_browser
+from webapp_support import PASSWORD, ScriptedScoring, log_in, login_token, other_browser, sign_in
 
 from specscan.settings import Settings
 from specscan.webapp import accounts, lockout
 from specscan.webapp.access import SESSION_COOKIE
 from specscan.webapp.app import create_app
-from specscan.webapp.models import AuditEntry, User, utcnow
+from specscan.webapp.models import AuditEntry, User, WebSession, utcnow
 
 
 def tina(sessions: sessionmaker) -> User:
@@ -138,3 +138,18 @@ def test_log_ins_from_one_address_past_the_throttle_get_429_even_with_the_right_
     neighbour = TestClient(app, raise_server_exceptions=False, client=("198.51.100.8", 40000))
     assert log_in(neighbour, "rita", PASSWORD).status_code == 303
     assert tina(sessions).failed_logins == 3  # the throttled attempt was not even counted against an account
+
+
+def test_signing_in_ends_on_the_server_the_session_the_browser_held_before(
+        client: TestClient, sessions: sessionmaker) -> None:
+    """Signing in as rita in a browser holding tina's session used to replace only the cookie: tina's session
+    lived on, and her old token still worked. Now it is ended (and audited as her log-out)."""
+    sign_in(client, "tina")
+    tinas_token = client.cookies[SESSION_COOKIE]
+    assert log_in(client, "rita", PASSWORD).status_code == 303
+    with sessions() as db:
+        assert [session.user.username for session in db.scalars(select(WebSession))] == ["rita"]
+    replay = other_browser(client)
+    replay.cookies.set(SESSION_COOKIE, tinas_token)
+    assert replay.get("/components", follow_redirects=False).headers["location"].startswith("/login")
+    assert audited(sessions, "user.logout") == 1

@@ -66,6 +66,8 @@ def login(request: Request, db: Db, username: Annotated[str, Form(max_length=200
         user = accounts.authenticate(db, username.strip(), password, settings)
     except accounts.AccountError as exc:  # the failure is counted, and committed, by then
         return _login_page(request, error=str(exc), username=username, next_url=_safe_next(next), status_code=401)
+    # the session this browser held until now, whoever's: ended on the server, not only replaced in the cookie
+    accounts.end_session(db, request.cookies.get(session_cookie(settings)))
     signed_in = accounts.start_session(db, user, settings)
     db.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
