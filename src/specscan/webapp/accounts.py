@@ -104,6 +104,20 @@ def set_password(db: Session, user: User, password: str, *, actor: str) -> None:
     record(db, actor, "user.password", "user", user.id, None, None)
 
 
+def change_password(db: Session, user: User, current: str, new: str, settings: Settings, *,
+                    keep_token: str | None) -> None:
+    """A user's change of their own password: `current` checked under the lock-out, `new` under the policy; the
+    user's other sessions end, the one of `keep_token` stays. Commits `db` as it counts (see `authenticate`)."""
+    check_new_password(new, user.username)
+    if _checked(db, user, current, settings) is None or not lockout.count_success(db, user.id):
+        raise AccountError(f"the current password is not right (after {settings.login_max_failures} wrong "
+                           f"passwords in a row the account is locked for {settings.login_lockout_minutes} minutes)")
+    user.password_hash = _hasher.hash(new)
+    db.execute(delete(WebSession).where(WebSession.user_id == user.id,
+                                        WebSession.token_hash != _digest(keep_token or "")))
+    record(db, user.username, "user.password", "user", user.id, None, None)
+
+
 LAST_ADMIN = "this is the last active admin: make another admin first"
 
 

@@ -27,7 +27,7 @@ from specscan.webapp.accounts import AccountError, bootstrap_admin
 from specscan.webapp.database import create_database_engine, session_factory, upgrade
 from specscan.webapp.pages import render
 from specscan.webapp.retry import RetryWorker
-from specscan.webapp.routes import admin, audit, components, dashboard, people, transfer
+from specscan.webapp.routes import account, admin, audit, components, dashboard, people, transfer
 from specscan.webapp.scoring_client import Classifier, ScoringClient
 from specscan.webapp.throttle import Throttle
 
@@ -97,7 +97,7 @@ def create_app(settings: Settings, sessions: sessionmaker, classifier: Classifie
                 "user": viewer.username if viewer else None})
         return response
 
-    for module in (people, components, transfer, dashboard, audit, admin):
+    for module in (people, account, components, transfer, dashboard, audit, admin):
         app.include_router(module.router)
     _install_error_pages(app)
     return app
