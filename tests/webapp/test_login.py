@@ -1,5 +1,5 @@
 """Log-in under attack (security review F1): parallel guesses cannot outrun the lock-out, a success never lifts
-a lock, and a log-in ends the session the browser held before."""
+a lock, one client address is throttled, and a log-in ends the session the browser held before."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ class HeldChecks:
     check until `release()`, so that a whole burst is in flight at once, as on a busy server."""
 
     def __init__(self, verify: Callable[[str, str], bool]) -> None:
-        self._verify, self.hashes = verify, []
+        self._verify = verify
+        self.hashes: list[str] = []  # what each password was checked against, in order
         self._arrived, self._release, self._lock = threading.Semaphore(0), threading.Event(), threading.Lock()
 
     def __call__(self, password_hash: str, password: str) -> bool:

@@ -73,7 +73,8 @@ def login(request: Request, db: Db, username: Annotated[str, Form(max_length=200
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(session_cookie(settings), signed_in.token, httponly=True, samesite="lax", path="/",
                         secure=settings.cookie_secure, max_age=settings.session_max_hours * 3600)
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login", httponly=True, samesite="strict",
+                           secure=settings.cookie_secure)
     return response
 
 
