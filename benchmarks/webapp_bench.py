@@ -405,7 +405,8 @@ def main() -> int:
                     log(f"{kind}: inserted in {result.insert_s:.1f} s, ANALYZE {result.analyze_s:.2f} s")
                     app_env = {**BASE_ENV, "SPECSCAN_HOME": str(kind_dir), "SPECSCAN_APP_DATABASE_URL": url,
                                "SPECSCAN_SCORING_URL": scoring_url, "SPECSCAN_SCORING_API_KEY": key}
-                    with running(f"app-{kind}", ["app"], app_env, kind_dir, "/login") as app_url:
+                    # --dev: the benchmark talks plain http:// on loopback (its session cookie is not Secure)
+                    with running(f"app-{kind}", ["app", "--dev"], app_env, kind_dir, "/login") as app_url:
                         measure(app_url, args.requests, result, new, args.seed)
                     results[kind] = result
                     log(f"{kind}: measured")

@@ -98,9 +98,14 @@ class Settings(BaseSettings):
     review_band_high: float = Field(default=0.8, ge=0, le=1, description="... go to the review queue.")
     session_idle_minutes: int = Field(default=30, gt=0, description="A web session ends after this long unused.")
     session_max_hours: int = Field(default=12, gt=0, description="... and at the latest after this long.")
-    cookie_secure: bool = Field(default=False, description="Send the session cookie over HTTPS only (behind TLS).")
+    cookie_secure: bool = Field(
+        default=True, description="Send the session cookie over HTTPS only (`__Host-` prefixed); false only for "
+                                  "plain-HTTP development (`specscan app --dev`).")
     login_max_failures: int = Field(default=5, gt=0, description="Failed log-ins in a row that lock an account ...")
     login_lockout_minutes: int = Field(default=15, gt=0, description="... for this long.")
+    login_throttle_per_minute: int = Field(
+        default=20, ge=0, description="Log-in attempts a minute from one client address (in bursts of as many); "
+                                      "0 turns the throttle off, for a proxy in front that throttles instead.")
     admin_username: str | None = Field(
         default=None, description="First-admin bootstrap: created at start-up when the app has no users yet.")
     admin_password: SecretStr | None = Field(default=None, description="Its password (use *_FILE).")

@@ -76,7 +76,7 @@ def start_web_app(root: Path, scoring: Scoring, timeout: float = 60) -> WebApp:
            "SPECSCAN_ADMIN_USERNAME": ADMIN, "SPECSCAN_ADMIN_PASSWORD_FILE": str(root / "password")}
     log = root / "app.log"
     with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "specscan.cli", "app", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "-m", "specscan.cli", "app", "--dev", "--port", str(port)],
                                    env=env, cwd=root, stdout=output, stderr=subprocess.STDOUT)
     app = WebApp(f"http://127.0.0.1:{port}", process, log, env)
     wait_until_answering(f"{app.url}/login", process, log, timeout)

@@ -43,7 +43,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(home=tmp_path / "home", app_database_url=database_url, retry_interval=0.05)
+    # TestClient talks plain http://testserver, so the session cookie must not be Secure (the default is)
+    return Settings(home=tmp_path / "home", app_database_url=database_url, retry_interval=0.05, cookie_secure=False)
 
 
 @pytest.fixture

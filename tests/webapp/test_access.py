@@ -11,26 +11,14 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import sessionmaker
-from webapp_support import PASSWORD, sign_in
+from webapp_support import PASSWORD, ScriptedScoring, log_in, login_token, other_browser, sign_in
 
 from specscan.settings import Settings
 from specscan.webapp import accounts
 from specscan.webapp.access import SESSION_COOKIE
+from specscan.webapp.app import create_app
 from specscan.webapp.database import create_database_engine, session_factory, upgrade
 from specscan.webapp.models import AuditEntry, Component, User, WebSession, utcnow
-
-
-def login_token(client: TestClient) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-
-
-def log_in(client: TestClient, username: str, password: str, next_url: str = "/components"):
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": login_token(client), "next": next_url}, follow_redirects=False)
-
-
-def other_browser(client: TestClient) -> TestClient:
-    return TestClient(client.app, raise_server_exceptions=False)
 
 
 def count(sessions: sessionmaker, table: type) -> int:
@@ -226,6 +214,32 @@ def test_the_session_cookie_is_http_only_and_same_site(client: TestClient) -> No
     assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
 
 
+def test_by_default_the_session_cookie_is_for_https_only_and_this_host_only(
+        settings: Settings, sessions: sessionmaker, scoring: ScriptedScoring) -> None:
+    assert Settings().cookie_secure  # plain HTTP takes `specscan app --dev` (or SPECSCAN_COOKIE_SECURE=false)
+    app = create_app(settings.model_copy(update={"cookie_secure": True}), sessions, scoring, run_worker=False)
+    browser = TestClient(app, base_url="https://testserver", raise_server_exceptions=False)
+    response = log_in(browser, "tina", PASSWORD)
+    cookie = next(h for h in response.headers.get_list("set-cookie") if "specscan_session=" in h)
+    attributes = [part.strip().lower() for part in cookie.split(";")[1:]]
+    assert cookie.startswith("__Host-specscan_session=")  # the browser refuses it without Secure, with a Domain
+    assert "secure" in attributes and "path=/" in attributes and not any(a.startswith("domain") for a in attributes)
+    assert browser.get("/components", follow_redirects=False).status_code == 200
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/components/new").text).group(1)
+    ended = browser.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    cleared = next(h for h in ended.headers.get_list("set-cookie") if "specscan_session=" in h)
+    assert cleared.startswith("__Host-specscan_session=") and "secure" in cleared.lower()
+    assert "__Host-specscan_session" not in browser.cookies
+
+
+def test_over_plain_http_with_secure_cookies_the_log_in_page_says_how_to_get_in(
+        settings: Settings, sessions: sessionmaker, scoring: ScriptedScoring) -> None:
+    app = create_app(settings.model_copy(update={"cookie_secure": True}), sessions, scoring, run_worker=False)
+    browser = TestClient(app, raise_server_exceptions=False)  # http://: it keeps the Secure cookies to itself
+    response = log_in(browser, "tina", PASSWORD)
+    assert response.status_code == 403 and "specscan app --dev" in response.text
+
+
 def test_passwords_are_stored_as_argon2id_hashes_never_in_clear(sessions: sessionmaker) -> None:
     with sessions() as db:
         hashes = db.scalars(select(User.password_hash)).all()
@@ -249,7 +263,7 @@ def test_the_first_admin_is_bootstrapped_only_into_an_empty_database(empty_sessi
     with empty_sessions.begin() as db:
         created = accounts.bootstrap_admin(db, config)
         assert created is not None and created.role == "admin"
-    with empty_sessions.begin() as db:
+    with empty_sessions() as db:  # authenticate commits as it counts
         assert accounts.bootstrap_admin(db, Settings(admin_username="boss2", admin_password=SecretStr(PASSWORD))) \
             is None
         assert db.scalars(select(User.username)).all() == ["boss"]

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
-from webapp_support import PASSWORD, sign_in
+from webapp_support import PASSWORD, fresh_password, sign_in
 
 from specscan.scoring.apikeys import ApiKeyStore
 from specscan.settings import Settings
 from specscan.webapp.models import AuditEntry, User, WebSession
 
-NEW_PASSWORD = secrets.token_urlsafe(18)
+NEW_PASSWORD = fresh_password()
 
 
 def user_id(sessions: sessionmaker, username: str) -> int:
@@ -65,6 +64,9 @@ def test_an_admin_creates_a_user_who_can_then_sign_in(client: TestClient, sessio
 @pytest.mark.parametrize(("username", "role", "password", "message"), [
     ("TINA", "technician", PASSWORD, "is taken"),
     ("otto", "technician", "too short", "at least 12 characters"),
+    ("otto", "technician", "password1234", "commonly used passwords"),
+    ("otto", "technician", "Otto-2026-spring", "contains the username"),
+    ("otto", "technician", " " * 12, "only whitespace"),
     ("otto", "wizard", PASSWORD, "unknown role"),
     ("<b>x</b>", "technician", PASSWORD, "a username has 3 to 64 letters"),
 ])
@@ -135,6 +137,18 @@ def test_a_password_reset_replaces_the_password_and_ends_the_users_sessions(
     [entry] = audit(sessions, "user.password")
     assert entry.actor == "ada" and entry.before is None and entry.after is None  # no password in the log
     assert NEW_PASSWORD not in fetch_user(sessions, "rita").password_hash
+
+
+@pytest.mark.parametrize(("password", "message"), [("iloveyou1234", "commonly used passwords"),
+                                                    ("rita's new password", "contains the username")])
+def test_a_password_reset_to_a_weak_password_is_refused_with_the_reason(
+        client: TestClient, sessions: sessionmaker, password: str, message: str) -> None:
+    csrf = sign_in(client, "ada")
+    before = fetch_user(sessions, "rita").password_hash
+    response = client.post(f"/admin/users/{user_id(sessions, 'rita')}/password",
+                           data={"csrf_token": csrf, "password": password})
+    assert response.status_code == 422 and message in response.text
+    assert fetch_user(sessions, "rita").password_hash == before
 
 
 def test_the_last_active_admin_can_be_neither_demoted_nor_deactivated(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
-from webapp_support import sign_in
+from webapp_support import other_browser, sign_in
 
 from specscan.webapp import inventory
 from specscan.webapp.models import AuditEntry, Component
@@ -46,8 +46,9 @@ def test_a_technician_may_not_read_the_log(client: TestClient) -> None:
 def test_a_reviewer_sees_the_correction_with_its_before_and_after(client: TestClient,
                                                                   sessions: sessionmaker) -> None:
     cid = corrected_component(client, sessions)
-    sign_in(client, "rita")
-    page = client.get("/audit")
+    reviewer = other_browser(client)  # her own browser: signing in ends the browser's previous session, audited
+    sign_in(reviewer, "rita")
+    page = reviewer.get("/audit")
     assert page.status_code == 200
     latest_two = rows(page.text)[:2]  # newest first: rita's log-in, then the correction
     assert "user.login" in latest_two[0] and "<td>rita</td>" in latest_two[0]

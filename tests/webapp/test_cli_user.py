@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from webapp_support import PASSWORD, sign_in
 
 from specscan.cli.main import app
+from specscan.errors import SpecscanError
 from specscan.settings import Settings
 from specscan.webapp import accounts
 from specscan.webapp.app import build
@@ -27,6 +28,7 @@ def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "app.db"
     monkeypatch.setenv("SPECSCAN_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SPECSCAN_APP_DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("SPECSCAN_COOKIE_SECURE", "false")  # TestClient talks plain http://testserver
     return path
 
 
@@ -62,7 +64,9 @@ def test_user_create_makes_a_user_who_is_listed_and_can_authenticate(database_fi
     (["--role", "reviewer"], "short", "error: the password must have at least 12 characters"),
     (["--role", "wizard"], PASSWORD, "error: unknown role 'wizard'"),
     (["--role", "admin"], "", "error: the password must have at least 12 characters"),
-], ids=["weak-password", "bad-role", "empty-password"])
+    (["--role", "reviewer"], "password1234", "error: the password is on a list of commonly used passwords"),
+    (["--role", "reviewer"], "Rosa.Reviewer.2026", "error: the password contains the username"),
+], ids=["short-password", "bad-role", "empty-password", "common-password", "username-in-password"])
 def test_user_create_refuses_bad_input_with_one_error_line_and_creates_nobody(
         database_file: Path, tmp_path: Path, arguments: list[str], password: str, message: str) -> None:
     result = runner.invoke(app, ["user", "create", "rosa", *arguments,
@@ -110,6 +114,16 @@ def test_the_first_admin_comes_from_the_environment_and_can_sign_in_and_administ
     assert client.get("/admin/users").status_code == 200
     built_app()  # a restart with the same environment creates nobody new
     assert user_count(database_file) == 1
+
+
+def test_a_weak_first_admin_password_stops_the_start_with_the_reason_and_creates_nobody(
+        built_app: Callable[[], TestClient], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        database_file: Path) -> None:
+    monkeypatch.setenv("SPECSCAN_ADMIN_USERNAME", "boss")
+    monkeypatch.setenv("SPECSCAN_ADMIN_PASSWORD_FILE", str(secret_file(tmp_path, "the-boss-password")))
+    with pytest.raises(SpecscanError, match=r"SPECSCAN_ADMIN_PASSWORD.*the password contains the username"):
+        built_app()
+    assert user_count(database_file) == 0
 
 
 def test_without_the_admin_variables_the_app_starts_with_no_user_and_no_default_password(

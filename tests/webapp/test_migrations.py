@@ -69,3 +69,28 @@ def test_usernames_are_unique_ignoring_case_in_the_database_itself(database_url:
     with pytest.raises(IntegrityError), session_factory(engine).begin() as db:
         db.add_all([User(username=name, password_hash="x", role="technician") for name in ("Bob", "bob")])
     engine.dispose()
+
+
+def test_a_database_of_revision_0002_keeps_its_users_and_unique_names_through_0003_and_back(database_url: str) -> None:
+    """0003 adds the lock-out's columns to `users` in place: existing accounts start with no check in flight, and
+    the case-insensitive unique index on the names survives the upgrade and the downgrade (SQLite included)."""
+    from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from specscan.webapp.database import _alembic_config
+
+    engine = create_database_engine(database_url)
+    upgrade(engine, "0002")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO users (username, password_hash, role, active, failed_logins, created_at) "
+                                "VALUES ('bob', 'x', 'technician', true, 2, CURRENT_TIMESTAMP)"))
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT failed_logins, logins_in_flight FROM users")).one() == (2, 0)
+    command.downgrade(_alembic_config(engine), "0002")
+    upgrade(engine)
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(text("INSERT INTO users (username, password_hash, role, active, failed_logins, "
+                                "created_at) VALUES ('BOB', 'x', 'technician', true, 0, CURRENT_TIMESTAMP)"))
+    engine.dispose()

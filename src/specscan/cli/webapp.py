@@ -21,6 +21,9 @@ user_app = typer.Typer(help="Web app accounts.", no_args_is_help=True)
 def app(
     host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0 in a container).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+    dev: Annotated[bool, typer.Option(
+        "--dev", help="Development on plain http:// (no TLS): the session cookie without Secure. Never in production."
+    )] = False,
 ) -> None:
     """Run the technician web app (migrates its database first; SPECSCAN_SCORING_URL names the scoring service)."""
     import uvicorn
@@ -29,7 +32,14 @@ def app(
     from specscan.webapp.app import build
 
     config = settings()
+    if dev:
+        config = config.model_copy(update={"cookie_secure": False})
     configure_service_logging(config)  # JSON lines (SPECSCAN_LOG_FORMAT=text for people), one per request
+    if not config.cookie_secure:
+        log.warning("the session cookie is sent without Secure, for plain HTTP: development only, never production")
+    else:
+        log.info("the session cookie is Secure: serve the app over HTTPS (a TLS proxy in front), "
+                 "or start it with --dev for plain http:// on your own machine")
     web = build(config)
     log.info("web app on http://%s:%d, scoring through %s", host, port, config.scoring_url)
     # What is loaded by now lives as long as the process: keep it out of the collector's full scans,

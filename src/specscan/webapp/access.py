@@ -51,6 +51,12 @@ def settings_of(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def session_cookie(settings: Settings) -> str:
+    """The session cookie's name: `__Host-` prefixed when Secure, so a browser takes it only from HTTPS, for this
+    host alone (no Domain, Path=/), and no sibling subdomain can plant one."""
+    return f"__Host-{SESSION_COOKIE}" if settings.cookie_secure else SESSION_COOKIE
+
+
 def database(request: Request) -> Iterator[Session]:
     with request.app.state.sessions() as db:
         yield db
@@ -75,7 +81,7 @@ def viewer(request: Request, db: Annotated[Session, Depends(database)],
            csrf: Annotated[str | None, Depends(presented_csrf)]) -> Viewer:
     settings = settings_of(request)
     # a page polling by itself (X-Poll) is not someone using the app: it does not hold off the idle timeout
-    session = accounts.current_session(db, request.cookies.get(SESSION_COOKIE), settings,
+    session = accounts.current_session(db, request.cookies.get(session_cookie(settings)), settings,
                                        active=request.headers.get("X-Poll") != "true")
     db.commit()  # an expired session is deleted, a live one's last-seen time moved
     if session is None:

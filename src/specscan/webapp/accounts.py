@@ -13,17 +13,16 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
-from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from specscan.settings import Settings
+from specscan.webapp import lockout
 from specscan.webapp.audit import record
 from specscan.webapp.models import Role, User, WebSession, utcnow
+from specscan.webapp.passwords import MAX_PASSWORD, problem
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
-MIN_PASSWORD = 12
-MAX_PASSWORD = 1024
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so that a miss takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -41,11 +40,11 @@ class SignedIn:
     csrf_token: str
 
 
-def check_password_rules(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
-    if len(password) > MAX_PASSWORD:
-        raise AccountError(f"the password must have at most {MAX_PASSWORD} characters")
+def check_new_password(password: str, username: str) -> None:
+    """Raises `AccountError` naming what is wrong when `password` may not become `username`'s (`passwords`)."""
+    reason = problem(password, username)
+    if reason is not None:
+        raise AccountError(reason)
 
 
 def create_user(db: Session, username: str, password: str, role: Role | str, *, actor: str) -> User:
@@ -56,7 +55,7 @@ def create_user(db: Session, username: str, password: str, role: Role | str, *, 
         role = Role(role)
     except ValueError:
         raise AccountError(f"unknown role {role!r}: choose {', '.join(Role)}") from None
-    check_password_rules(password)
+    check_new_password(password, username)
     if db.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
         raise AccountError(f"the username {username!r} is taken")
     user = User(username=username, password_hash=_hasher.hash(password), role=role.value, active=True)
@@ -97,11 +96,26 @@ def set_active(db: Session, user: User, active: bool, *, actor: str) -> None:
 
 
 def set_password(db: Session, user: User, password: str, *, actor: str) -> None:
-    check_password_rules(password)
+    """An admin's reset: the new password (under the policy), and every session of the user ended."""
+    check_new_password(password, user.username)
     user.password_hash = _hasher.hash(password)
     user.failed_logins, user.locked_until = 0, None
     db.execute(delete(WebSession).where(WebSession.user_id == user.id))
     record(db, actor, "user.password", "user", user.id, None, None)
+
+
+def change_password(db: Session, user: User, current: str, new: str, settings: Settings, *,
+                    keep_token: str | None) -> None:
+    """A user's change of their own password: `current` checked under the lock-out, `new` under the policy; the
+    user's other sessions end, the one of `keep_token` stays. Commits `db` as it counts (see `authenticate`)."""
+    check_new_password(new, user.username)
+    if _checked(db, user, current, settings) is None or not lockout.count_success(db, user.id):
+        raise AccountError(f"the current password is not right (after {settings.login_max_failures} wrong "
+                           f"passwords in a row the account is locked for {settings.login_lockout_minutes} minutes)")
+    user.password_hash = _hasher.hash(new)
+    db.execute(delete(WebSession).where(WebSession.user_id == user.id,
+                                        WebSession.token_hash != _digest(keep_token or "")))
+    record(db, user.username, "user.password", "user", user.id, None, None)
 
 
 LAST_ADMIN = "this is the last active admin: make another admin first"
@@ -138,29 +152,35 @@ def authenticate(db: Session, username: str, password: str, settings: Settings) 
 
     Every refusal but a deactivated account's reads the same and takes as long (one argon2 check), so
     it tells neither which usernames exist nor which are locked. After `login_max_failures` wrong
-    passwords in a row the account is locked for `login_lockout_minutes`; the count is kept by atomic
-    UPDATEs, so guesses sent in parallel are all counted."""
-    now = utcnow()
-    user = db.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    passwords in a row the account is locked for `login_lockout_minutes`, and parallel guesses cannot
+    outrun that (`lockout`). Commits `db`: the lock-out's counts must be seen by other log-ins at once."""
+    found = db.scalar(select(User).where(func.lower(User.username) == username.lower()))
     refused = AccountError(f"wrong username or password (after {settings.login_max_failures} failures in a row "
                            f"an account is locked for {settings.login_lockout_minutes} minutes)")
-    if user is None or len(password) > MAX_PASSWORD or (user.locked_until is not None and user.locked_until > now):
-        _verify(_DUMMY_HASH, password[:MAX_PASSWORD])
-        raise refused
-    if not _verify(user.password_hash, password):
-        failures = db.scalar(sql_update(User).where(User.id == user.id)
-                             .values(failed_logins=User.failed_logins + 1).returning(User.failed_logins))
-        if failures is not None and failures >= settings.login_max_failures:
-            locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            db.execute(sql_update(User).where(User.id == user.id).values(failed_logins=0, locked_until=locked_until))
-            record(db, user.username, "user.locked", "user", user.id, None, {"locked_until": locked_until.isoformat()})
+    user = _checked(db, found, password, settings)
+    if user is None:
         raise refused
     if not user.active:
+        lockout.give_back(db, user.id)
         raise AccountError("this account is deactivated; ask an admin")
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    if not lockout.count_success(db, user.id, last_login_at=utcnow()):
+        raise refused  # locked while the password was being checked
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def _checked(db: Session, user: User | None, password: str, settings: Settings) -> User | None:
+    """`user` if `password` is theirs, checked only if the lock-out gives it a place (`lockout.reserve`); else
+    None. A wrong one is counted; a right one leaves its place for the caller to settle (`lockout.count_success`).
+    Refused before the check, a password is checked against a dummy hash instead, to take as long."""
+    if user is None or len(password) > MAX_PASSWORD or not lockout.reserve(db, user.id, settings):
+        _verify(_DUMMY_HASH, password[:MAX_PASSWORD])
+        return None
+    if _verify(user.password_hash, password):
+        return user
+    lockout.count_failure(db, user, settings)
+    return None
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -19,15 +19,17 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from specscan.errors import SpecscanError
 from specscan.settings import Settings
 from specscan.webapp import inventory
 from specscan.webapp.access import CsrfFailed, Forbidden, LoginRequired
-from specscan.webapp.accounts import bootstrap_admin
+from specscan.webapp.accounts import AccountError, bootstrap_admin
 from specscan.webapp.database import create_database_engine, session_factory, upgrade
 from specscan.webapp.pages import render
 from specscan.webapp.retry import RetryWorker
-from specscan.webapp.routes import admin, audit, components, dashboard, people, transfer
+from specscan.webapp.routes import account, admin, audit, components, dashboard, people, transfer
 from specscan.webapp.scoring_client import Classifier, ScoringClient
+from specscan.webapp.throttle import Throttle
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("specscan.webapp.access")
@@ -62,6 +64,7 @@ def create_app(settings: Settings, sessions: sessionmaker, classifier: Classifie
     app = FastAPI(title="specscan inventory", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings, app.state.sessions, app.state.classifier, app.state.worker = (
         settings, sessions, classifier, worker)
+    app.state.login_throttle = Throttle(settings.login_throttle_per_minute)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.middleware("http")
@@ -94,7 +97,7 @@ def create_app(settings: Settings, sessions: sessionmaker, classifier: Classifie
                 "user": viewer.username if viewer else None})
         return response
 
-    for module in (people, components, transfer, dashboard, audit, admin):
+    for module in (people, account, components, transfer, dashboard, audit, admin):
         app.include_router(module.router)
     _install_error_pages(app)
     return app
@@ -155,8 +158,12 @@ def build(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     engine = create_database_engine(settings.resolved_app_database_url)
     upgrade(engine)
     sessions = session_factory(engine)
-    with sessions.begin() as db:
-        admin = bootstrap_admin(db, settings)
+    try:
+        with sessions.begin() as db:
+            admin = bootstrap_admin(db, settings)
+    except AccountError as exc:
+        raise SpecscanError(f"the first admin from SPECSCAN_ADMIN_USERNAME and SPECSCAN_ADMIN_PASSWORD(_FILE) "
+                            f"cannot be created: {exc}") from None
     if admin is not None:
         log.info("created the first admin %r from SPECSCAN_ADMIN_USERNAME", admin.username)
     key = settings.scoring_api_key.get_secret_value() if settings.scoring_api_key else None

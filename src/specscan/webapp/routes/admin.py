@@ -19,9 +19,10 @@ from specscan.webapp.audit import record
 from specscan.webapp.inventory import NotFound
 from specscan.webapp.models import AuditEntry, Role, User, utcnow
 from specscan.webapp.pages import render
+from specscan.webapp.passwords import MAX_PASSWORD
 
 router = APIRouter(prefix="/admin")
-Password = Annotated[str, Form(max_length=accounts.MAX_PASSWORD + 1)]
+Password = Annotated[str, Form(max_length=MAX_PASSWORD + 1)]  # one more: a longer one is told the rule
 DONE = {"created": "User created.", "role": "Role changed.", "active": "Account state changed.",
         "password": "Password reset; the user's sessions have ended."}
 
