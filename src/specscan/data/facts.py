@@ -37,7 +37,7 @@ EXEMPT_CLASSES = ("copper_alloy", "machining_steel", "aluminium_alloy")
 # how often a harmless material or part is named like a hazardous one ("{m} with AgSnO2 contacts",
 # "aramid exhaust manifold gasket"): see `materials.echo`
 ECHO_SHARE = 0.2
-ECHO_PART_SHARE = 0.3
+ECHO_PART_SHARE = 0.15
 
 
 @dataclass(frozen=True)
