@@ -182,4 +182,4 @@ def test_the_ordinary_words_of_hazard_phrases_do_not_give_the_label_away(r1: pd.
     for word in ("contact", "relay", "manifold", "curing", "reinforced", "oxide"):
         rows = r1[r1["text"].str.contains(rf"\b{word}\b", case=False)]
         share = (rows["label_clean"] == "non_compliant").mean()
-        assert len(rows) >= 30 and 0.2 <= share <= 0.8, (word, len(rows), share)
+        assert len(rows) >= 20 and 0.2 <= share <= 0.8, (word, len(rows), share)
