@@ -1,0 +1,124 @@
+"""The HTTP server both services run on: uvicorn with httptools, plus the limits neither of them sets.
+
+uvicorn arms no timer before a connection's first answer and httptools puts no bound on a request head, so one
+client could hold connections open forever or send megabytes of headers (security review F5). httptools is kept
+(uvicorn's h11 answered ~30 % fewer `/score` requests per second) and guarded here:
+
+- `HeadGuard` (the protocol): a request head must be complete `header_timeout` seconds after the connection opened
+  or after the previous answer (else 408, or just a close if nothing came), and fit in `max_header_bytes` (else
+  431); an HTTP/1.1 request needs exactly one Host header (else 400, as RFC 9112 and h11 have it);
+- `uvicorn_options`: the protocol, and uvicorn's own `limit_concurrency` and `timeout_keep_alive`, from settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from specscan.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HEAD_END = b"\r\n\r\n"
+
+
+class HostHeaderError(Exception):
+    """An HTTP/1.1 request without exactly one Host header."""
+
+
+class HeadGuard(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline and a size bound on each request head, and a Host check."""
+
+    header_timeout: float = 10.0
+    max_header_bytes: int = 16 << 10
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_bytes: int | None = 0  # read of the head in progress; None from a head's end to its message's
+        self._head_tail = b""  # the head's last 3 bytes so far: its end may be split across two reads
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_bytes is not None:
+            room = self.max_header_bytes - self._head_bytes
+            if len(data) > room and HEAD_END not in self._head_tail + data[:room]:
+                self._refuse(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+                return
+            self._head_bytes += len(data)
+            self._head_tail = (self._head_tail + data[-3:])[-3:]
+        super().data_received(data)
+        if self._head_bytes is not None and self._head_bytes > self.max_header_bytes \
+                and not self.transport.is_closing():  # still no head: the end found above was leading empty lines
+            self._refuse(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+
+    def on_headers_complete(self) -> None:
+        self._head_bytes = None
+        self._stop_head_timer()
+        hosts = sum(name == b"host" for name, _ in self.headers)
+        if hosts > 1 or (hosts == 0 and self.parser.get_http_version() == "1.1"):
+            raise HostHeaderError  # httptools turns it into a parser error: uvicorn answers 400 and closes
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._head_bytes, self._head_tail = 0, b""  # what follows is the next request's head
+
+    def on_response_complete(self) -> None:
+        waiting = not self.pipeline  # no further request already in: the next head is on the clock
+        super().on_response_complete()
+        if waiting and not self.transport.is_closing():
+            self._start_head_timer()
+
+    def _start_head_timer(self) -> None:
+        self._stop_head_timer()
+        self._head_timer = self.loop.call_later(self.header_timeout, self._head_too_slow)
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if self._head_bytes:
+            self._refuse(HTTPStatus.REQUEST_TIMEOUT)
+        else:  # an idle connection: nothing to answer
+            self.transport.close()
+
+    def _refuse(self, status: HTTPStatus) -> None:
+        """Answer `status` and close: the request never reaches the app."""
+        log.info("%d %s from %s: connection closed", status.value, status.phrase, self.client)
+        phrase = status.phrase.encode()
+        self.transport.write(b"HTTP/1.1 %d %b\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
+                             b"connection: close\r\n\r\n%b" % (status.value, phrase, len(phrase), phrase))
+        self.transport.close()
+
+
+def head_guard(settings: Settings) -> type[HeadGuard]:
+    """`HeadGuard` with the settings' head limits (uvicorn makes one per connection)."""
+
+    class ConfiguredHeadGuard(HeadGuard):
+        header_timeout = settings.header_timeout
+        max_header_bytes = settings.max_header_bytes
+
+    return ConfiguredHeadGuard
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """`uvicorn.run` arguments for the settings' connection limits."""
+    return {"http": head_guard(settings), "limit_concurrency": settings.max_connections,
+            "timeout_keep_alive": settings.keep_alive_timeout}
