@@ -7,6 +7,9 @@ client could hold connections open forever or send megabytes of headers (securit
 - `HeadGuard` (the protocol): a request head must be complete `header_timeout` seconds after the connection opened
   or after the previous answer (else 408, or just a close if nothing came), and fit in `max_header_bytes` (else
   431); an HTTP/1.1 request needs exactly one Host header (else 400, as RFC 9112 and h11 have it);
+- `BodyGuard` (ASGI middleware): a request body must arrive within `body_timeout` seconds of its head (else 408),
+  and a body the app answers without reading is read and discarded first, up to `max_drain_bytes`, so a client
+  that writes its whole body before reading gets the answer instead of a connection reset;
 - `uvicorn_options`: the protocol, and uvicorn's own `limit_concurrency` and `timeout_keep_alive`, from settings.
 """
 
@@ -14,15 +17,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
 from typing import Any
 
+import anyio
+from starlette.responses import Response
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from specscan.settings import Settings
 
 log = logging.getLogger(__name__)
 
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 HEAD_END = b"\r\n\r\n"
 
 
@@ -118,7 +130,87 @@ def head_guard(settings: Settings) -> type[HeadGuard]:
     return ConfiguredHeadGuard
 
 
+class RequestBody:
+    """One request's body as the app reads it: every read within the body's deadline, then what is left drained."""
+
+    def __init__(self, scope: Scope, receive: Receive, *, seconds: float, drain_bytes: int) -> None:
+        headers = dict(scope["headers"])  # the last of each name: framing repeats are refused by the parser
+        length = headers.get(b"content-length")
+        self._receive = receive
+        self.deadline = anyio.current_time() + seconds
+        self.drain_bytes = drain_bytes
+        self.declared = int(length) if length is not None and length.isdigit() else None
+        self.expects_continue = headers.get(b"expect", b"").lower() == b"100-continue"
+        self.complete = b"transfer-encoding" not in headers and self.declared in (None, 0)
+        self.reading = anyio.CancelScope()  # around the app: cancelled when a read passes the deadline
+
+    async def receive(self) -> Message:
+        """The next body message; past the deadline, the app is cancelled instead."""
+        if self.complete:
+            return await self._receive()
+        self.reading.deadline = self.deadline
+        try:
+            message = await self._receive()
+        finally:
+            self.reading.deadline = math.inf
+        self._note(message)
+        return message
+
+    async def drain(self) -> bool:
+        """Read and discard the rest of the body: whether it all came, within the deadline and `drain_bytes`."""
+        if self.complete:
+            return True
+        if self.expects_continue or (self.declared or 0) > self.drain_bytes:  # not sent yet, or too long to wait for
+            return False
+        drained = 0
+        with anyio.move_on_after(self.deadline - anyio.current_time()):
+            while not self.complete and drained <= self.drain_bytes:
+                message = await self._receive()
+                self._note(message)
+                drained += len(message.get("body", b""))
+        return self.complete and drained <= self.drain_bytes
+
+    def _note(self, message: Message) -> None:
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            self.complete = True
+
+
+class BodyGuard:
+    """Pure ASGI middleware: each request body within `seconds` (else `too_slow`'s answer, 408), and a body the
+    app did not read drained before its answer (up to `drain_bytes`, else the answer closes the connection)."""
+
+    def __init__(self, app: ASGIApp, *, seconds: float, drain_bytes: int,
+                 too_slow: Callable[[Scope], Response]) -> None:
+        self.app = app
+        self.seconds = seconds
+        self.drain_bytes = drain_bytes
+        self.too_slow = too_slow
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body = RequestBody(scope, receive, seconds=self.seconds, drain_bytes=self.drain_bytes)
+        answered = False
+
+        async def send_after_body(message: Message) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.start":
+                answered = True
+                if not await body.drain():
+                    message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
+
+        with body.reading:
+            await self.app(scope, body.receive, send_after_body)
+        if body.reading.cancelled_caught and not answered:
+            log.info("request body not in after %s s: 408", self.seconds)
+            response = self.too_slow(scope)
+            response.headers["connection"] = "close"
+            await response(scope, receive, send)
+
+
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """`uvicorn.run` arguments for the settings' connection limits."""
+    """`uvicorn.run` arguments for the settings' connection limits (the body limits are `BodyGuard`'s)."""
     return {"http": head_guard(settings), "limit_concurrency": settings.max_connections,
             "timeout_keep_alive": settings.keep_alive_timeout}

@@ -3,6 +3,7 @@ on loopback, real sockets (security review F5 and its Host note)."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import select
 import socket
@@ -17,10 +18,11 @@ import pytest
 from scoring_support import copy_home, create_keys, free_port, start_server, stop_process, wait_until_answering
 
 HEADER_TIMEOUT = 1.0
+BODY_TIMEOUT = 1.5
 MAX_HEADER_BYTES = 4096
 MAX_CONNECTIONS = 8
 Connect = Callable[[], socket.socket]
-LIMITS = {"SPECSCAN_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
+LIMITS = {"SPECSCAN_HEADER_TIMEOUT": str(HEADER_TIMEOUT), "SPECSCAN_BODY_TIMEOUT": str(BODY_TIMEOUT),
           "SPECSCAN_MAX_HEADER_BYTES": str(MAX_HEADER_BYTES), "SPECSCAN_MAX_CONNECTIONS": str(MAX_CONNECTIONS)}
 
 
@@ -127,6 +129,26 @@ def test_a_head_trickled_line_by_line_is_cut_off_with_408(target: Target, connec
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
 
 
+def test_a_body_trickled_byte_by_byte_gets_408_and_the_connection_closed(target: Target, connect: Connect) -> None:
+    sock = connect()
+    head = _head(target, "POST", target.post, "Host: x", f"Content-Type: {target.content_type}",
+                 "Content-Length: 100", *(f"{k}: {v}" for k, v in target.headers.items()))
+    sock.sendall(head + b"a")
+    started = time.monotonic()
+    answer = b""
+    while time.monotonic() - started < BODY_TIMEOUT + 4 and not answer:
+        time.sleep(0.25)
+        if select.select([sock], [], [], 0)[0]:
+            answer = sock.recv(65536)
+        else:
+            sock.sendall(b"a")
+
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:300]
+    assert b"connection: close" in answer.lower()
+    assert time.monotonic() - started >= BODY_TIMEOUT * 0.9
+    assert _closed_within(sock, 2)[0]
+
+
 def test_a_huge_head_is_refused_before_it_is_read_whole(target: Target, connect: Connect) -> None:
     sock = connect()
     pad = b"X-Pad: " + b"a" * 1000 + b"\r\n"
@@ -175,6 +197,24 @@ def test_an_http_1_0_request_may_leave_out_host(target: Target, connect: Connect
     sock.sendall(f"GET {target.get} HTTP/1.0\r\n\r\n".encode())
 
     assert _closed_within(sock, 5)[1].startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_client_that_writes_a_whole_over_limit_body_before_reading_gets_the_413(target: Target) -> None:
+    body = b"a" * target.too_large
+    statuses = []
+    for _ in range(3):  # the standard library's client: it sends the whole body, then reads
+        connection = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
+        try:
+            connection.request("POST", target.post, body, {
+                **target.headers, "Content-Type": target.content_type, "Connection": "close"})
+            response = connection.getresponse()
+            statuses.append((response.status, response.read()))
+        finally:
+            connection.close()
+
+    assert [status for status, _ in statuses] == [413] * 3
+    if target.name == "serve":
+        assert b'"error":"request body over the limit' in statuses[0][1]
 
 
 def test_requests_over_the_connection_limit_get_503(target: Target, connect: Connect) -> None:

@@ -1,16 +1,19 @@
-"""The limits both servers share: request heads bounded in time and size (the protocol, fed bytes directly)."""
+"""The limits both servers share: request heads bounded in time and size (the protocol, fed bytes directly), request
+bodies bounded in time and drained before an early answer (the middleware, fed ASGI messages)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from starlette.responses import PlainTextResponse
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from specscan.http_server import HeadGuard
+from specscan.http_server import BodyGuard, HeadGuard
 
 TIMEOUT = 0.2
 LIMIT = 200
@@ -86,6 +89,9 @@ def _run(scenario: Callable[[], Awaitable[None]]) -> None:
 
 async def _settle(seconds: float = 0.02) -> None:
     await asyncio.sleep(seconds)
+
+
+# --- HeadGuard ------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("split", [1, 100, LIMIT - 4, LIMIT - 3, LIMIT - 2, LIMIT - 1])
@@ -211,3 +217,127 @@ def test_a_request_needs_one_host_header_and_http_1_1_needs_it(version: str, hos
         assert app.requests == (1 if status == b"200" else 0)
 
     _run(scenario)
+
+
+# --- BodyGuard ------------------------------------------------------------------------------------------------
+
+
+class Client:
+    """The ASGI side of one request: its body in chunks (each after `pause` seconds), what the app sent back."""
+
+    def __init__(self, chunks: list[bytes], headers: dict[str, str], pause: float = 0) -> None:
+        self.chunks = chunks
+        self.pause = pause
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        self.read = 0
+        self.sent: list[Message] = []
+
+    async def receive(self) -> Message:
+        if self.read >= len(self.chunks):
+            await asyncio.sleep(3600)  # nothing more comes; the real server says so with http.disconnect
+        await asyncio.sleep(self.pause)
+        self.read += 1
+        return {"type": "http.request", "body": self.chunks[self.read - 1], "more_body": self.read < len(self.chunks)}
+
+    async def send(self, message: Message) -> None:
+        self.sent.append(message)
+
+    @property
+    def status(self) -> int:
+        return self.sent[0]["status"]
+
+    @property
+    def closes(self) -> bool:
+        return (b"connection", b"close") in self.sent[0].get("headers", [])
+
+
+def _guarded(app: Any, client: Client, *, drain_bytes: int = 1000) -> None:
+    guard = BodyGuard(app, seconds=TIMEOUT, drain_bytes=drain_bytes,
+                      too_slow=lambda scope: PlainTextResponse("too slow", status_code=408))
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": client.headers}
+    asyncio.run(guard(scope, client.receive, client.send))
+
+
+async def _refuse_unread(scope: Any, receive: Any, send: Any) -> None:
+    await PlainTextResponse("refused", status_code=413)(scope, receive, send)
+
+
+async def _read_then_answer(scope: Any, receive: Any, send: Any) -> None:
+    while (await receive()).get("more_body"):
+        pass
+    await asyncio.sleep(TIMEOUT * 2)  # work after the body is in is not on the body's clock
+    await PlainTextResponse("done")(scope, receive, send)
+
+
+def test_a_body_answered_unread_is_drained_first_and_the_connection_kept() -> None:
+    client = Client([b"x" * 100] * 3, {"Content-Length": "300"})
+
+    _guarded(_refuse_unread, client)
+
+    assert client.read == 3
+    assert client.status == 413 and not client.closes
+
+
+def test_a_declared_body_longer_than_the_drain_bound_is_not_read_and_the_answer_closes() -> None:
+    client = Client([b"x" * 100] * 30, {"Content-Length": "3000"})
+
+    _guarded(_refuse_unread, client)
+
+    assert client.read == 0
+    assert client.status == 413 and client.closes
+
+
+def test_a_chunked_body_is_drained_only_up_to_the_bound() -> None:
+    client = Client([b"x" * 100] * 30, {"Transfer-Encoding": "chunked"})
+
+    _guarded(_refuse_unread, client)
+
+    assert client.read == 11  # 1,100 bytes: past the 1,000-byte bound
+    assert client.status == 413 and client.closes
+
+
+def test_a_body_waiting_for_100_continue_is_not_asked_for() -> None:
+    client = Client([b"x" * 100], {"Content-Length": "100", "Expect": "100-continue"})
+
+    _guarded(_refuse_unread, client)
+
+    assert client.read == 0 and client.closes
+
+
+def test_a_body_too_slow_to_drain_gets_the_answer_and_a_close() -> None:
+    client = Client([b"x"] * 10, {"Content-Length": "10"}, pause=TIMEOUT / 4)
+
+    _guarded(_refuse_unread, client)
+
+    assert client.status == 413 and client.closes and client.read < 10
+
+
+def test_a_body_not_in_within_the_timeout_gets_408_and_a_close() -> None:
+    client = Client([b"x"] * 10, {"Content-Length": "10"}, pause=TIMEOUT / 4)
+
+    _guarded(_read_then_answer, client)
+
+    assert client.status == 408 and client.closes
+    assert client.sent[1]["body"] == b"too slow"
+
+
+def test_the_time_after_the_body_is_in_is_not_limited() -> None:
+    client = Client([b"x"] * 2, {"Content-Length": "2"})
+
+    _guarded(_read_then_answer, client)
+
+    assert client.status == 200 and not client.closes
+
+
+def test_a_request_without_a_body_is_not_timed() -> None:
+    async def waits_for_disconnect(scope: Any, receive: Any, send: Any) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(TIMEOUT * 2):
+                await receive()
+        await PlainTextResponse("ok")(scope, receive, send)
+
+    client = Client([], {})
+
+    _guarded(waits_for_disconnect, client)
+
+    assert client.status == 200 and not client.closes
