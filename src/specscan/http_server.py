@@ -133,20 +133,19 @@ def head_guard(settings: Settings) -> type[HeadGuard]:
 class RequestBody:
     """One request's body as the app reads it: every read within the body's deadline, then what is left drained."""
 
-    def __init__(self, scope: Scope, receive: Receive, *, seconds: float, drain_bytes: int) -> None:
-        headers = dict(scope["headers"])  # the last of each name: framing repeats are refused by the parser
-        length = headers.get(b"content-length")
+    def __init__(self, headers: dict[bytes, bytes], receive: Receive, *, seconds: float, drain_bytes: int) -> None:
+        length = headers.get(b"content-length", b"")
         self._receive = receive
         self.deadline = anyio.current_time() + seconds
         self.drain_bytes = drain_bytes
-        self.declared = int(length) if length is not None and length.isdigit() else None
+        self.declared = int(length) if length.isdigit() else None
         self.expects_continue = headers.get(b"expect", b"").lower() == b"100-continue"
-        self.complete = b"transfer-encoding" not in headers and self.declared in (None, 0)
+        self.complete = False
         self.reading = anyio.CancelScope()  # around the app: cancelled when a read passes the deadline
 
     async def receive(self) -> Message:
         """The next body message; past the deadline, the app is cancelled instead."""
-        if self.complete:
+        if self.complete:  # e.g. waiting for a disconnect: not the body's time
             return await self._receive()
         self.reading.deadline = self.deadline
         try:
@@ -187,10 +186,11 @@ class BodyGuard:
         self.too_slow = too_slow
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        headers = dict(scope["headers"]) if scope["type"] == "http" else {}  # last of each name (repeats are 400s)
+        if b"transfer-encoding" not in headers and headers.get(b"content-length", b"0") == b"0":  # no body
             await self.app(scope, receive, send)
             return
-        body = RequestBody(scope, receive, seconds=self.seconds, drain_bytes=self.drain_bytes)
+        body = RequestBody(headers, receive, seconds=self.seconds, drain_bytes=self.drain_bytes)
         answered = False
 
         async def send_after_body(message: Message) -> None:
