@@ -2,7 +2,7 @@
 
 uvicorn arms no timer before a connection's first answer and httptools puts no bound on a request head, so one
 client could hold connections open forever or send megabytes of headers (security review F5). httptools is kept
-(uvicorn's h11 answered ~30 % fewer `/score` requests per second) and guarded here:
+(uvicorn's h11 answered 25-30 % fewer `/score` requests per second) and guarded here:
 
 - `HeadGuard` (the protocol): a request head must be complete `header_timeout` seconds after the connection opened
   or after the previous answer (else 408, or just a close if nothing came), and fit in `max_header_bytes` (else
@@ -18,23 +18,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 import anyio
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from specscan.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 HEAD_END = b"\r\n\r\n"
 
 
