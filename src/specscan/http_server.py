@@ -81,7 +81,9 @@ class HeadGuard(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._head_bytes, self._head_tail = 0, b""  # what follows is the next request's head
+        # What follows is the next request's head. Bytes of it that came in the same read as this message's end
+        # are not counted: a pipelined head can pass the bound by at most one read.
+        self._head_bytes, self._head_tail = 0, b""
 
     def on_response_complete(self) -> None:
         waiting = not self.pipeline  # no further request already in: the next head is on the clock
