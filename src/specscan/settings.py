@@ -83,6 +83,20 @@ class Settings(BaseSettings):
     otel_exporter: Literal["none", "console", "otlp"] = Field(
         default="none", description="OpenTelemetry traces: off, to stderr, or OTLP/HTTP (OTEL_EXPORTER_OTLP_*).")
 
+    # --- both HTTP servers (a proxy in front should be as strict: deploy/nginx/specscan.conf) ---
+    header_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds to send a request's head, from connecting or the last answer.")
+    body_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds to send a request's whole body once its head is in (else 408).")
+    max_header_bytes: int = Field(
+        default=16 << 10, ge=1024, description="Largest request head: request line and headers (else 431).")
+    keep_alive_timeout: int = Field(default=5, gt=0, description="Seconds an idle kept-alive connection stays open.")
+    max_connections: int = Field(
+        default=1000, gt=0, description="Open connections, or requests in progress, beyond which requests get 503.")
+    max_drain_bytes: int = Field(
+        default=32 << 20, ge=0, description="A body answered unread is first read and discarded up to this size, "
+                                            "so its client can read the answer; a longer one closes the connection.")
+
     # --- technician web application --------------------------------------------------------
     app_database_url: str | None = Field(
         default=None, description="The web app's database (SQLAlchemy URL); default: SQLite under `home`.")

@@ -28,6 +28,7 @@ def app(
     """Run the technician web app (migrates its database first; SPECSCAN_SCORING_URL names the scoring service)."""
     import uvicorn
 
+    from specscan.http_server import uvicorn_options
     from specscan.scoring.telemetry import configure_service_logging
     from specscan.webapp.app import build
 
@@ -47,7 +48,7 @@ def app(
     gc.collect()
     gc.freeze()
     uvicorn.run(web, host=host, port=port, log_config=None, access_log=False, server_header=False,
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, **uvicorn_options(config))
 
 
 def _sessions():  # noqa: ANN202 - sessionmaker

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import specscan
 from specscan.errors import SpecscanError
+from specscan.http_server import BodyGuard
 from specscan.scoring import v2
 from specscan.scoring.apikeys import ApiKeyStore
 from specscan.scoring.batcher import BatchStats, MicroBatcher, Scored, ServiceUnavailable
@@ -174,6 +175,9 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
                   description="Labels component descriptions compliant / non_compliant with an ONNX model. "
                               "Send an API key as `Authorization: Bearer <key>`.")
     app.state.service = service
+    too_slow = f"the request body did not arrive within {settings.body_timeout:g} s"
+    app.add_middleware(BodyGuard, seconds=settings.body_timeout, drain_bytes=settings.max_drain_bytes,
+                       too_slow=lambda scope: error_response(scope["state"]["request_id"], 408, too_slow))
     app.add_middleware(ObserveRequests, metrics=service.metrics,
                        tracer=tracing.get_tracer("specscan.scoring") if tracing is not None else None)
     _install_error_handlers(app)

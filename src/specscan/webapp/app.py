@@ -20,6 +20,7 @@ from sqlalchemy.orm import sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from specscan.errors import SpecscanError
+from specscan.http_server import BodyGuard
 from specscan.settings import Settings
 from specscan.webapp import inventory
 from specscan.webapp.access import CsrfFailed, Forbidden, LoginRequired
@@ -97,6 +98,11 @@ def create_app(settings: Settings, sessions: sessionmaker, classifier: Classifie
                 "user": viewer.username if viewer else None})
         return response
 
+    # outermost, so the refusals above are drained too; its own 408 goes out without the headers added above
+    app.add_middleware(BodyGuard, seconds=settings.body_timeout, drain_bytes=settings.max_drain_bytes,
+                       too_slow=lambda scope: render(Request(scope), "error.html", {
+                           "title": "Too slow", "message": "The request did not arrive in time: try again."},
+                           status_code=408))
     for module in (people, account, components, transfer, dashboard, audit, admin):
         app.include_router(module.router)
     _install_error_pages(app)
