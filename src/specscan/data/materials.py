@@ -379,6 +379,10 @@ KINDS: dict[str, MaterialKind] = {
             "PPA-GF35",
             "polycarbonate",
             "nylon 66",
+            "glass-fibre reinforced PA66",
+            "PA6, 30 % glass-fibre reinforced",
+            "talc-reinforced PP",
+            "carbon-fibre reinforced PEEK",
         ),
         ("lead", "cadmium", "mercury", "cr6"),
         present={
