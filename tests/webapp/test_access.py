@@ -145,6 +145,41 @@ def test_a_post_without_the_csrf_token_or_with_another_sessions_token_is_refused
     assert count(sessions, Component) == 0
 
 
+def near_misses(token: str) -> dict[str, str]:
+    """Tokens one guess away from `token`: wrong only at the end, or right only in the first 16 characters."""
+    def other(character: str) -> str:
+        return "A" if character != "A" else "B"
+
+    return {"last-character": token[:-1] + other(token[-1]),
+            "last-four": token[:-4] + "".join(other(c) for c in token[-4:]),
+            "first-16-only": token[:16] + "".join(other(c) for c in token[16:]),
+            "one-short": token[:-1], "one-long": token + "A"}
+
+
+def test_a_csrf_token_right_except_for_some_characters_is_refused_and_writes_nothing(
+        client: TestClient, sessions: sessionmaker) -> None:
+    csrf = sign_in(client, "tina")
+    component = {"description": "Brake pad set, copper-free"}
+    for name, forged in near_misses(csrf).items():
+        in_form = client.post("/components", data={**component, "csrf_token": forged})
+        in_header = client.post("/components", data=component, headers={"X-CSRF-Token": forged})
+        assert (in_form.status_code, in_header.status_code) == (403, 403), name
+    assert count(sessions, Component) == 0
+    assert client.post("/components", data={**component, "csrf_token": csrf}, follow_redirects=False) \
+        .status_code == 303  # the right token, sent the same way, is taken
+    assert count(sessions, Component) == 1
+
+
+def test_a_log_in_form_token_right_except_for_some_characters_is_refused(
+        client: TestClient, sessions: sessionmaker) -> None:
+    token = login_token(client)
+    for name, forged in near_misses(token).items():
+        response = client.post("/login", data={"username": "tina", "password": PASSWORD, "csrf_token": forged},
+                               follow_redirects=False)
+        assert response.status_code == 403 and "expired" in response.text, name
+    assert count(sessions, WebSession) == 0
+
+
 def test_log_out_without_the_csrf_token_keeps_the_session(client: TestClient, sessions: sessionmaker) -> None:
     sign_in(client, "tina")
     assert client.post("/logout").status_code == 403
