@@ -131,8 +131,13 @@ def test_every_reason_is_reported_not_only_the_first() -> None:
 
     decision = decide([candidate], [champion], GATE)
 
-    # below the threshold, below the champion overall, and below it on the lead slice
-    assert len(decision.reasons) == 3
+    # below the threshold, below the champion overall, and below it on the lead slice: each named with its figures
+    assert decision.reasons == [
+        "test: macro-F1 0.8000 < required 0.9000",
+        "test: macro-F1 0.8000 is 0.2000 below the champion's 1.0000 (tolerance 0.01)",
+        "test rule=lead: accuracy 0.8000 is 0.2000 below the champion's 1.0000 (tolerance 0.03)",
+    ]
+    assert not decision.passed
 
 
 def test_a_failed_behavioural_test_refuses_the_candidate_and_names_the_test() -> None:
