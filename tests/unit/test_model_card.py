@@ -92,14 +92,14 @@ def test_card_reports_training_data_lineage_and_default_intended_use() -> None:
     assert "The training labels' noise is unknown" in text
 
 
-def caveats(text: str) -> str:
-    return text[text.index("## Caveats and limitations"):text.index("## Lineage")]
+def training_data(text: str) -> str:
+    return text[text.index("## Training data"):text.index("## Evaluation")]
 
 
 def test_the_card_states_the_label_noise_measured_and_never_a_figure_it_did_not_measure() -> None:
-    clean = caveats(card(lineage={**LINEAGE, "label_noise": "0.0000"}))
-    noisy = caveats(card(lineage={**LINEAGE, "label_noise": "0.0193"}))
-    unknown = caveats(card(lineage={**LINEAGE, "label_noise": "unknown"}))
+    clean = training_data(card(lineage={**LINEAGE, "label_noise": "0.0000"}))
+    noisy = training_data(card(lineage={**LINEAGE, "label_noise": "0.0193"}))
+    unknown = training_data(card(lineage={**LINEAGE, "label_noise": "unknown"}))
 
     assert "None of the training labels differ from their clean label (0.0%, measured" in clean
     assert "2 %" not in clean and "2.0%" not in clean and "noisy" not in clean
@@ -110,14 +110,13 @@ def test_the_card_states_the_label_noise_measured_and_never_a_figure_it_did_not_
 
 def test_the_card_says_where_the_training_data_came_from() -> None:
     generated = "generated (specscan data generate, generator 3, seed 7, revision R1, 300 rows, noise asked 0.0)"
-    by_generator = caveats(card(lineage={**LINEAGE, "data_origin": generated}))
-    by_people = caveats(card(lineage={**LINEAGE, "data_origin": "web app export"}))
+    by_generator = training_data(card(lineage={**LINEAGE, "data_origin": generated}))
+    by_people = training_data(card(lineage={**LINEAGE, "data_origin": "web app export"}))
 
     assert f"Trained on generated (synthetic) descriptions, not on real technician text: {generated}." \
         in by_generator
     assert "Trained on the web app's labelled export" in by_people and "synthetic" not in by_people
-    training = card(lineage={**LINEAGE, "data_origin": "web app export", "label_noise": "unknown"})
-    training = training[training.index("## Training data"):training.index("## Evaluation")]
+    training = training_data(card(lineage={**LINEAGE, "data_origin": "web app export", "label_noise": "unknown"}))
     assert "| data_origin | web app export |" in training and "| label_noise | unknown |" in training
 
 

@@ -15,7 +15,7 @@ DEFAULT_INTENDED_USE = (
     "decision with legal consequences) need human review."
 )
 
-# Caveats true of every model; those about its training data are measured (`_data_caveats`).
+# Caveats true of every model; what holds of its training data is measured (`_data_facts`), said first.
 CAVEATS = (
     "Rules with numeric thresholds are hard: values close to a threshold are the most "
     "error-prone (see the `near_threshold` evaluation, if present).",
@@ -39,9 +39,9 @@ OVERALL_ROWS = (
 _TRAINING_KEY_HINTS = ("data", "digest", "rows", "rules", "label")
 
 
-def _data_caveats(lineage: Mapping[str, str]) -> list[str]:
-    """What the pipeline measured about the training data (`data.origin`), said as caveats; "unknown" where it
-    was not recorded, never a figure assumed."""
+def _data_facts(lineage: Mapping[str, str]) -> list[str]:
+    """What the pipeline measured about the training data (`data.origin`): where it came from and its label
+    noise; "unknown" where it was not recorded, never a figure assumed."""
     origin = lineage.get("data_origin", "unknown")
     if origin.startswith("generated"):
         where = f"Trained on generated (synthetic) descriptions, not on real technician text: {origin}."
@@ -157,7 +157,7 @@ def render_model_card(
     if params:
         lines += ["### Parameters", ""] + _table(["parameter", "value"], sorted(params.items()))
     lines += ["## Intended use", "", intended_use or DEFAULT_INTENDED_USE, ""]
-    lines += ["## Training data", ""]
+    lines += ["## Training data", ""] + [f"- {fact}" for fact in _data_facts(lineage)] + [""]
     if training:
         lines += _table(["item", "value"], sorted(training.items()))
     else:
@@ -169,8 +169,7 @@ def render_model_card(
                         [[t.name, f"{t.passed}/{t.n}", f"{t.min_pass:.0%}", "pass" if t.ok else "FAIL"]
                          for t in behaviour.tests])
         lines += [f"- {t.name}: {failure}" for t in behaviour.tests for failure in t.failures[:3]] + [""]
-    caveats = [*_data_caveats(lineage), *CAVEATS]
-    lines += ["## Caveats and limitations", ""] + [f"- {c}" for c in caveats] + [""]
+    lines += ["## Caveats and limitations", ""] + [f"- {c}" for c in CAVEATS] + [""]
     lines += ["## Lineage", ""]
     if lineage:
         lines += _table(["key", "value"], sorted(lineage.items()))
