@@ -164,6 +164,7 @@ class TrainSummary(BaseModel):
     seconds: float
     baseline_seconds: float
     parameters: int
+    ranks: int  # training processes that took part (model.train.TrainResult.ranks)
 
 
 def train(prepared: Path, out: Path, *, config: PipelineConfig) -> TrainSummary:
@@ -193,7 +194,7 @@ def train(prepared: Path, out: Path, *, config: PipelineConfig) -> TrainSummary:
         best_epoch=result.best_epoch, best_val_macro_f1=result.best_val_macro_f1,
         epochs_run=result.epochs_run, seconds=result.seconds,
         baseline_seconds=time.perf_counter() - started,
-        parameters=sum(p.numel() for p in model.parameters() if isinstance(p, torch.Tensor)))
+        parameters=sum(p.numel() for p in model.parameters() if isinstance(p, torch.Tensor)), ranks=result.ranks)
     _write(out, summary)
     return summary
 
