@@ -149,3 +149,37 @@ def test_a_failed_behavioural_test_refuses_the_candidate_and_names_the_test() ->
     assert any(reason.startswith("behaviour rules_document_examples:") for reason in decision.reasons)
     lenient = GATE.model_copy(update={"behaviour": False})
     assert decide([report("test", {"lead": (100, 0)})], [], lenient, always_compliant).passed
+
+
+def test_a_slice_better_than_the_champions_is_no_reason_to_refuse() -> None:
+    champion = report("test", {"lead": (100, 20)})
+    candidate = report("test", {"lead": (100, 0)})
+
+    decision = decide([candidate], [champion], GATE)
+
+    assert decision.passed and decision.reasons == []
+
+
+def test_a_dataset_the_champion_lacks_does_not_stop_the_comparison_of_the_next() -> None:
+    champion = report("test", {"lead": (100, 0)})
+    candidate = [report("heldout_families", {"lead": (100, 0)}), report("test", {"lead": (100, 20)})]
+    lenient = GATE.model_copy(update={"min_macro_f1": {"test": 0.0}})
+
+    decision = decide(candidate, [champion], lenient)
+
+    assert decision.reasons == [
+        "test: macro-F1 0.8000 is 0.2000 below the champion's 1.0000 (tolerance 0.01)",
+        "test rule=lead: accuracy 0.8000 is 0.2000 below the champion's 1.0000 (tolerance 0.03)",
+    ]
+
+
+def test_a_slice_skipped_as_new_or_small_does_not_stop_the_comparison_of_the_next() -> None:
+    champion = report("test", {"a-small": (20, 0), "lead": (100, 0)})
+    candidate = report("test", {"a-new": (100, 0), "a-small": (20, 10), "lead": (100, 20)})
+    lenient = GATE.model_copy(update={"min_macro_f1": {"test": 0.0}, "max_regression": 0.5})
+
+    decision = decide([candidate], [champion], lenient)
+
+    assert list(candidate.slices["rule"]) == ["a-new", "a-small", "lead"]  # the skipped slices come first
+    assert decision.reasons == [
+        "test rule=lead: accuracy 0.8000 is 0.2000 below the champion's 1.0000 (tolerance 0.03)"]
