@@ -10,7 +10,10 @@ mutated), a cosmic-ray session over the module alone, and a test command that ru
 files, stopping at the first failure, with the copy's src/ first on PYTHONPATH (and nothing of cosmic-ray's).
 The unmutated module must pass that command first; its time sets the timeout (a mutant that makes the tests
 hang past it counts as killed, cosmic-ray's convention, and is listed). Survivors are listed with their line and
-operator: each is either a gap in the tests or an equivalent mutant, which the report cannot tell apart.
+operator: each is either a gap in the tests or an equivalent mutant. One kind is told apart: a survivor inside a
+type annotation (`X | None` made `X >> None`) is equivalent, since `from __future__ import annotations` leaves
+annotations unevaluated unless something (pydantic, FastAPI) reads them, and then the mutant fails; such
+survivors are listed apart and left out of the survival rate.
 
 Every mutant costs one run of the module's tests (seconds each on 2 shared cores; the five modules make about
 1,000 mutants). `--sample N` tests a seeded random sample of N mutants per module instead of all, and the report
@@ -20,6 +23,7 @@ says so, with the sample's 95 % interval for the survival rate.
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import json
 import math
@@ -64,6 +68,7 @@ class Outcome:
     mutants: int = 0  # all the module's mutants; tested: killed + survived + incompetent (a sample, or all)
     seconds: float = 0.0
     survivors: list[str] = field(default_factory=list)
+    in_annotations: list[str] = field(default_factory=list)  # survivors inside type annotations: equivalent
 
     @property
     def survival(self) -> float:
@@ -73,11 +78,25 @@ class Outcome:
     def interval(self) -> str:
         """The survival rate's 95 % Wilson interval when only a sample was tested; "" when all were."""
         n = self.killed + self.survived
-        if n == 0 or n + self.incompetent >= self.mutants:
+        if n == 0 or n + len(self.in_annotations) + self.incompetent >= self.mutants:
             return ""
         p, z = self.survival, 1.96
         centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
         return f" (95 %: {(centre - half) / (1 + z * z / n):.1%}–{(centre + half) / (1 + z * z / n):.1%})"
+
+
+def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """((line, column), (end line, end column)) of every type annotation in the module."""
+    spans = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
+            annotations = [node.annotation]
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+            annotations = [node.returns]
+        else:
+            continue
+        spans += [((a.lineno, a.col_offset), (a.end_lineno or a.lineno, a.end_col_offset or 0)) for a in annotations]
+    return spans
 
 
 def log(message: str) -> None:
@@ -150,6 +169,7 @@ def run_module(name: str, work: Path, sample: int, seed: int) -> Outcome:
     started = time.perf_counter()
     cosmic_ray("exec", str(config), str(session), cwd=copy)
     outcome.seconds = time.perf_counter() - started
+    annotations = annotation_spans(copy / source)
     for line in cosmic_ray("dump", str(session), cwd=copy).stdout.splitlines():
         item, result = json.loads(line)
         if result is None or result.get("worker_outcome") not in ("normal", None):
@@ -159,17 +179,23 @@ def run_module(name: str, work: Path, sample: int, seed: int) -> Outcome:
         mutation = item["mutations"][0]
         where = f"line {mutation['start_pos'][0]}: {mutation['operator_name']}"
         if verdict == "survived":
-            outcome.survived += 1
             changed = [d for d in (result.get("diff") or "").splitlines() if d[:1] in "+-" and d[:3] not in
                        ("+++", "---")]
-            outcome.survivors.append(f"{where}: {' / '.join(c.strip() for c in changed)[:200]}")
+            described = f"{where}: {' / '.join(c.strip() for c in changed)[:200]}"
+            start = tuple(mutation["start_pos"])
+            if any(begin <= start < end for begin, end in annotations):
+                outcome.in_annotations.append(described)
+            else:
+                outcome.survived += 1
+                outcome.survivors.append(described)
         elif verdict == "killed":
             outcome.killed += 1
             outcome.timeouts += result.get("output") == "timeout"
         else:
             outcome.incompetent += 1
     log(f"{name}: {outcome.killed} killed, {outcome.survived} survived ({outcome.survival:.1%}), "
-        f"{outcome.incompetent} incompetent, in {outcome.seconds:.0f} s")
+        f"{len(outcome.in_annotations)} equivalent in annotations, {outcome.incompetent} incompetent, "
+        f"in {outcome.seconds:.0f} s")
     return outcome
 
 
@@ -177,17 +203,21 @@ def report(command: str, outcomes: list[Outcome]) -> str:
     lines = ["# Mutation testing (cosmic-ray)", "", f"- command: `{command}`",
              f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
              f"- machine: {os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}",
-             "- survival = survived / (killed + survived); a mutant whose tests time out counts as killed", "",
-             "| module | tests | mutants tested (of all) | killed (of which timeouts) | survived | incompetent | "
-             "survival | run |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "- survival = survived / (killed + survived); a mutant whose tests time out counts as killed; "
+             "survivors inside type annotations are equivalent (unevaluated) and counted apart", "",
+             "| module | tests | mutants tested (of all) | killed (of which timeouts) | survived | equivalent "
+             "(annotations) | incompetent | survival | run |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for o in outcomes:
-        lines.append(f"| {o.module} (`{o.source}`) | `{o.tests}` | {o.killed + o.survived + o.incompetent} "
-                     f"({o.mutants}) | {o.killed} ({o.timeouts}) | {o.survived} | {o.incompetent} | "
+        tested = o.killed + o.survived + len(o.in_annotations) + o.incompetent
+        lines.append(f"| {o.module} (`{o.source}`) | `{o.tests}` | {tested} ({o.mutants}) | {o.killed} "
+                     f"({o.timeouts}) | {o.survived} | {len(o.in_annotations)} | {o.incompetent} | "
                      f"**{o.survival:.1%}**{o.interval()} | {o.seconds / 60:.0f} min |")
     for o in outcomes:
         lines += ["", f"## Survivors: {o.module}", ""]
         lines += [f"- {s}" for s in o.survivors] or ["none"]
+        if o.in_annotations:
+            lines += ["", f"Equivalent (in annotations): {len(o.in_annotations)}"]
     return "\n".join(lines) + "\n"
 
 
