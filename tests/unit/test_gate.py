@@ -183,3 +183,15 @@ def test_a_slice_skipped_as_new_or_small_does_not_stop_the_comparison_of_the_nex
     assert list(candidate.slices["rule"]) == ["a-new", "a-small", "lead"]  # the skipped slices come first
     assert decision.reasons == [
         "test rule=lead: accuracy 0.8000 is 0.2000 below the champion's 1.0000 (tolerance 0.03)"]
+
+
+def test_a_slice_drop_of_exactly_the_tolerance_is_allowed() -> None:
+    champion = report("test", {"lead": (100, 0)})
+    candidate = report("test", {"lead": (100, 20)})
+    drop = champion.slices["rule"]["lead"].accuracy - candidate.slices["rule"]["lead"].accuracy
+    at_tolerance = GATE.model_copy(update={"min_macro_f1": {"test": 0.0}, "max_regression": 0.5,
+                                           "max_slice_regression": drop})
+
+    assert decide([candidate], [champion], at_tolerance).passed
+    assert not decide([candidate], [champion], at_tolerance.model_copy(
+        update={"max_slice_regression": drop - 0.001})).passed
