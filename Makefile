@@ -18,14 +18,14 @@ $(BIN)/specscan: pyproject.toml
 # Spark (batch-score --engine spark and its tests) needs a Java 17 runtime: Debian's, where missing.
 java:
 	@command -v java >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
-	  else echo "Java 17 is missing: sudo apt-get install openjdk-17-jre-headless (Spark tests will skip)"; fi; }
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	  else echo "Java 17 is missing: sudo apt-get install openjdk-17-jre-headless (Spark tests skip here, fail under CI)"; fi; }
 
 # The web app's browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
 chromium:
 	@command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq chromium >/dev/null; \
-	  else echo "Chromium is missing: sudo apt-get install chromium (browser tests will skip)"; fi; }
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing: sudo apt-get install chromium (browser tests skip here, fail under CI)"; fi; }
 
 setup: $(BIN)/specscan java
 

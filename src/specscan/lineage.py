@@ -9,8 +9,8 @@ from pathlib import Path
 import specscan
 
 
-def git_state(cwd: Path | None = None) -> tuple[str, bool]:
-    """(commit, dirty) of the source checkout, or ("unknown", False) outside git."""
+def git_state(cwd: Path | None = None) -> tuple[str, bool | None]:
+    """(commit, dirty) of the source checkout, or ("unknown", None) outside git: whether it is dirty is unknown."""
     where = cwd or Path(specscan.__file__).resolve().parent
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True,
@@ -18,7 +18,7 @@ def git_state(cwd: Path | None = None) -> tuple[str, bool]:
         status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
                                 capture_output=True, text=True, check=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
-        return "unknown", False
+        return "unknown", None
     return commit, bool(status.strip())
 
 

@@ -19,6 +19,7 @@ from browser_support import (
     tail,
 )
 from playwright.sync_api import Browser, Page, sync_playwright
+from unrun import cannot_run
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +27,7 @@ def chromium() -> Iterator[Browser]:
     """Debian's Chromium, headless (never a browser Playwright downloads). Module-scoped: Playwright's sync
     API keeps an event loop running in this thread while it is open, which `asyncio.run` elsewhere refuses."""
     if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: the browser tests need Debian's Chromium (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(reason + "; CI must run them")
-        pytest.skip("!!! BROWSER TESTS NOT RUN !!! " + reason)
+        cannot_run("BROWSER TESTS", f"{CHROMIUM} is missing: they need Debian's Chromium (apt-get install chromium)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         yield browser

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
+from unrun import cannot_run
 
 from specscan.artifact.predictor import Predictor
 from specscan.batch.local import BatchJob, score_local
@@ -295,7 +296,7 @@ def test_batch_score_with_an_unknown_version_exits_1(home: Path, tmp_path: Path)
 def spark() -> Iterator[Any]:
     """One local[2] session for the module (a session costs seconds); the engine reuses it and leaves it running."""
     if shutil.which("java") is None:
-        pytest.skip("SPARK ENGINE NOT TESTED: no `java` on PATH (install a JDK 17 to run these tests)")
+        cannot_run("SPARK ENGINE TESTS", "no `java` on PATH (apt-get install openjdk-17-jre-headless)")
     from pyspark.sql import SparkSession
 
     with pytest.MonkeyPatch.context() as env:

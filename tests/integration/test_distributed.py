@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -13,14 +14,18 @@ pytestmark = pytest.mark.slow
 
 
 def train(data: Path, config: Path, out: Path, nproc: int) -> float:
+    """Trains with `nproc` processes; checks that as many took part (counted among them) and returns the
+    validation macro-F1."""
     done = subprocess.run(
         [sys.executable, "-m", "specscan.cli", "train", "--data", str(data), "--output", str(out),
          "--nproc", str(nproc), "--config", str(config)],
         capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    match = re.search(r"validation macro-F1 ([0-9.]+)", done.stdout)
+    match = re.search(r"trained with (\d+) process\(es\).*validation macro-F1 ([0-9.]+)", done.stdout)
     assert match, done.stdout
-    return float(match.group(1))
+    assert int(match.group(1)) == nproc, done.stdout
+    assert json.loads((out / "train" / "history.json").read_text())["ranks"] == nproc
+    return float(match.group(2))
 
 
 def test_two_processes_reach_the_quality_of_one(small_csv: Path, tiny_config: Path, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from specscan import LABELS
+from specscan.artifact.predictor import Predictor
 from specscan.cli.main import app
 from specscan.registry import Registry
 from specscan.settings import Settings
@@ -38,6 +39,11 @@ def registry(home: Path) -> Registry:
     return Registry(Settings(home=home))
 
 
+def champion(home: Path) -> Predictor:
+    """The registered champion's bundle, loaded in-process: the numbers every other path must give."""
+    return Predictor(registry(home).bundle_path("models:/compliance-classifier@champion"))
+
+
 def test_first_run_registers_version_1_as_challenger_and_bootstrap_champion(home: Path) -> None:
     versions = registry(home).versions()
 
@@ -50,18 +56,25 @@ def test_every_version_carries_its_lineage(home: Path, small_csv: Path) -> None:
 
     for key in ("git_commit", "git_dirty", "data_digest", "code_digest", "rows_train", "rows_test",
                 "rules_revision", "pipeline_run_id", "specscan_version", "sha256.onnx",
-                "sha256.tokenizer", "champion.promoted_by", "champion.promoted_reason"):
+                "sha256.tokenizer", "champion.promoted_by", "champion.promoted_reason", "label_noise",
+                "data_origin"):
         assert tags.get(key), f"version 1 lacks tag {key}"
     assert tags["rules_revision"] == "R1"
     assert int(tags["rows_train"]) > 1000
+    assert tags["git_dirty"] in ("true", "false", "unknown")
+    # small_csv: generated with 2 % noise by generate() itself, so with no generator note beside it
+    assert 0.005 < float(tags["label_noise"]) < 0.04
+    assert tags["data_origin"] == "unknown (no generator note and not the web app's export)"
 
 
-def test_model_card_is_the_version_description(home: Path) -> None:
+def test_model_card_is_the_version_description_and_states_the_measured_label_noise(home: Path) -> None:
     reg = registry(home)
     description = reg.client.get_model_version(reg.name, "1").description
+    measured = float(reg.version(1).tags["label_noise"])
 
     assert "Intended use" in description
     assert "heldout_families" in description
+    assert f"{measured:.1%} of the training labels differ from their clean label" in description
 
 
 def test_the_logged_model_loads_as_an_mlflow_pyfunc(home: Path) -> None:
@@ -73,8 +86,9 @@ def test_the_logged_model_loads_as_an_mlflow_pyfunc(home: Path) -> None:
     out = model.predict(pd.DataFrame({"text": texts}))
 
     assert list(out.columns) == ["label", "probability"]
-    assert set(out["label"]) <= set(LABELS)
-    assert out["probability"].between(0, 1).all()
+    expected = champion(home).predict(texts)
+    assert out["label"].tolist() == [p.label for p in expected]
+    assert out["probability"].tolist() == pytest.approx([p.probability for p in expected], abs=1e-6)
 
 
 def test_scoring_works_with_onnxruntime_alone_where_torch_cannot_be_imported(home: Path) -> None:
@@ -94,7 +108,8 @@ assert 'torch' not in sys.modules
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
 
     assert done.returncode == 0, done.stderr
-    assert "compliant" in done.stdout
+    expected = champion(home).predict(["Cable sheathing, PVC with lead stabiliser 0.4 wt.% Pb"])
+    assert done.stdout.strip() == str([p.label for p in expected])
 
 
 def test_unchanged_rerun_skips_training_and_registers_nothing(
@@ -107,21 +122,31 @@ def test_unchanged_rerun_skips_training_and_registers_nothing(
     assert [v.version for v in registry(home).versions()] == [1]
 
 
-def test_evaluate_prints_json_metrics_for_any_labelled_csv(home: Path, tmp_path: Path) -> None:
+def test_evaluate_prints_json_metrics_for_any_labelled_csv(home: Path, tmp_path: Path, small_csv: Path) -> None:
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
     data = tmp_path / "hand.csv"
-    pd.DataFrame({"text": ["Brake lining, chrysotile reinforced", "Door handle, PP, lead free",
-                           "Headlamp, approval pending", "Seat cover fabric, PET"],
-                  "label": ["non_compliant", "compliant", "non_compliant", "compliant"]}).to_csv(
-        data, index=False)
+    rows = pd.read_csv(small_csv).iloc[:300]
+    hand = pd.DataFrame({"text": ["Brake lining, chrysotile reinforced", "Door handle, PP, lead free",
+                                  "Headlamp, approval pending", "Seat cover fabric, PET"],
+                         "label": ["non_compliant", "compliant", "non_compliant", "compliant"]})
+    frame = pd.concat([hand, pd.DataFrame({"text": rows["text"], "label": rows["label_clean"]})], ignore_index=True)
+    frame.to_csv(data, index=False)
 
     result = specscan(home, "evaluate", "--model", "models:/compliance-classifier/1",
                       "--data", data, "--json")
 
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.output)
-    assert metrics["n"] == 4
-    for key in ("macro_f1", "accuracy", "f1_non_compliant"):
-        assert 0.0 <= metrics[key] <= 1.0
+    predicted = champion(home).predict(frame["text"].tolist())  # the champion is version 1
+    truth = (frame["label"] == "non_compliant").astype(int).tolist()
+    chosen = [int(p.label == "non_compliant") for p in predicted]
+    probabilities = [p.probability for p in predicted]
+    assert metrics["n"] == len(frame) == 304
+    printed = {key: metrics[key] for key in ("accuracy", "macro_f1", "f1_non_compliant", "roc_auc")}
+    assert printed == pytest.approx({
+        "accuracy": accuracy_score(truth, chosen), "macro_f1": f1_score(truth, chosen, average="macro"),
+        "f1_non_compliant": f1_score(truth, chosen), "roc_auc": roc_auc_score(truth, probabilities)}, abs=1e-6)
 
 
 def test_predict_prints_label_and_probability(home: Path) -> None:
@@ -129,8 +154,9 @@ def test_predict_prints_label_and_probability(home: Path) -> None:
 
     assert result.exit_code == 0, result.output
     answer = json.loads(result.output)
-    assert answer["label"] in LABELS
-    assert 0.0 <= answer["probability"] <= 1.0
+    [expected] = champion(home).predict(["Tyre 205/55 R16, homologation withdrawn"])
+    assert answer["label"] == expected.label in LABELS
+    assert answer["probability"] == pytest.approx(expected.probability, abs=1e-6)
 
 
 def test_a_candidate_below_the_thresholds_is_not_registered_and_exits_3(

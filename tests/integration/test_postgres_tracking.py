@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from typer.testing import CliRunner
 
+from specscan.artifact.predictor import Predictor
 from specscan.cli.main import app
 from specscan.registry import Registry
 from specscan.settings import Settings
@@ -66,7 +68,7 @@ def tracking_server(postgres_url: str, tmp_path_factory: pytest.TempPathFactory)
         admin.close()
 
 
-def test_pipeline_registers_and_serves_through_a_postgres_backed_tracking_server(
+def test_pipeline_registers_and_predicts_through_a_postgres_backed_tracking_server(
         tracking_server: str, small_csv: Path, tiny_config: Path, tmp_path: Path) -> None:
     env = {"SPECSCAN_HOME": str(tmp_path), "SPECSCAN_TRACKING_URI": tracking_server}
     runner = CliRunner()
@@ -78,5 +80,10 @@ def test_pipeline_registers_and_serves_through_a_postgres_backed_tracking_server
     registry = Registry(Settings(home=tmp_path, tracking_uri=tracking_server))
     assert registry.alias_version("champion") == 1
     assert not (tmp_path / "mlflow.db").exists()
-    predicted = runner.invoke(app, ["predict", "Glovebox latch spring, Cd-plated steel", "--json"], env=env)
+    text = "Glovebox latch spring, Cd-plated steel"
+    predicted = runner.invoke(app, ["predict", text, "--json"], env=env)
     assert predicted.exit_code == 0, predicted.output
+    [expected] = Predictor(registry.bundle_path("models:/compliance-classifier@champion")).predict([text])
+    answer = json.loads(predicted.output)
+    assert (answer["text"], answer["label"]) == (text, expected.label)
+    assert answer["probability"] == pytest.approx(expected.probability, abs=1e-6)

@@ -251,7 +251,8 @@ def test_log_lines_are_json_with_the_request_id(server: Server, keys: Keys) -> N
     assert access[0]["items"] == len(TEXTS) and access[0]["model_version"] == 1
 
 
-def test_openapi_documents_every_endpoint(server: Server) -> None:
+def test_the_running_service_serves_its_openapi_document_and_docs_page(server: Server) -> None:
+    # that the document covers every route is test_scoring_app's test_openapi_documents_every_endpoint_...
     paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
     for path in ("/score", "/invocations", "/v2/models/{model_name}/infer", "/v2/health/ready", "/admin/reload",
                  "/metrics"):

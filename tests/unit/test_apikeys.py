@@ -123,8 +123,8 @@ def test_creating_a_key_keeps_keys_another_store_created_meanwhile(store: ApiKey
     second, _ = stale.create("admin")
 
     fresh = ApiKeyStore(store.path)
-    assert fresh.verify(second) is not None
-    assert fresh.verify(first) is not None
+    assert fresh.verify(second) == Caller(key_id=second.split("_")[1], role="admin")
+    assert fresh.verify(first) == Caller(key_id=first.split("_")[1], role="scorer")
 
 
 def test_a_missing_file_means_no_keys(tmp_path: Path) -> None:

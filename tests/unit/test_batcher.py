@@ -67,10 +67,29 @@ class FakeStore:
         self.threads.append(threading.current_thread().name)
 
 
+class StillClock(asyncio.SelectorEventLoop):
+    """An event loop whose clock stands still until `advance` moves it, so a timer (an `asyncio.sleep(d)` with
+    d > 0) fires only when the test says: whatever completes while `now` is still 0 waited on no timer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 0.0
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Moves the clock on (from any thread) and wakes the loop to fire the timers now due."""
+        self.now += seconds
+        self.call_soon_threadsafe(lambda: None)
+
+
 def _run(scenario: Callable[[MicroBatcher], Awaitable[Any]], *, model: Callable[[], ServedModel],
          store: FakeStore, max_batch_size: int = 8, max_wait: float = 0.02,
-         text_policy: TextPolicy = "raw") -> Any:
-    """Run `scenario` against a started batcher, always stopping it afterwards, within TIMEOUT."""
+         text_policy: TextPolicy = "raw", clock: StillClock | None = None) -> Any:
+    """Run `scenario` against a started batcher, always stopping it afterwards, within TIMEOUT. On a `clock`
+    that stands still, a real-time watchdog moves it on by a second every TIMEOUT, so a wait on a timer ends
+    (and shows as `clock.now` > 0) instead of hanging the suite."""
 
     async def main() -> Any:
         batcher = MicroBatcher(model, store.write, max_batch_size=max_batch_size, max_wait=max_wait,
@@ -83,7 +102,20 @@ def _run(scenario: Callable[[MicroBatcher], Awaitable[Any]], *, model: Callable[
                 store.gate.set()
             await asyncio.wait_for(batcher.stop(), TIMEOUT)
 
-    return asyncio.run(main())
+    if clock is None:
+        return asyncio.run(main())
+    finished = threading.Event()
+
+    def watchdog() -> None:
+        while not finished.wait(TIMEOUT):
+            clock.advance(1.0)
+
+    threading.Thread(target=watchdog, daemon=True).start()
+    try:
+        with asyncio.Runner(loop_factory=lambda: clock) as runner:
+            return runner.run(main())
+    finally:
+        finished.set()
 
 
 def _score(batcher: MicroBatcher, texts: list[str], request_id: str = "r", caller: str | None = None,  # type: ignore[no-untyped-def]
@@ -142,9 +174,31 @@ def test_a_lone_request_is_scored_without_waiting_when_max_wait_is_zero() -> Non
     async def scenario(batcher: MicroBatcher) -> Scored:
         return await _score(batcher, [LONG])
 
-    answer = _run(scenario, model=lambda: _model(1, predictor), store=store, max_wait=0)
+    clock = StillClock()
+
+    answer = _run(scenario, model=lambda: _model(1, predictor), store=store, max_wait=0, clock=clock)
 
     assert answer.labels == ["non_compliant"] and predictor.calls == [[LONG]]
+    assert clock.now == 0.0  # answered with the loop's clock standing still: no timer was waited on
+
+
+def test_a_lone_request_waits_max_wait_for_company_before_it_is_scored() -> None:
+    predictor, store = FakePredictor(), FakeStore()
+    clock = StillClock()
+
+    async def scenario(batcher: MicroBatcher) -> tuple[list[list[str]], bool, Scored]:
+        task = asyncio.create_task(_score(batcher, [LONG]))
+        for _ in range(20):
+            await asyncio.sleep(0)  # the batcher takes the request and starts its wait
+        calls_before, done_before = list(predictor.calls), task.done()
+        clock.advance(0.05)
+        return calls_before, done_before, await task
+
+    calls_before, done_before, answer = _run(scenario, model=lambda: _model(1, predictor), store=store,
+                                             max_wait=0.05, clock=clock)
+
+    assert (calls_before, done_before) == ([], False)  # not scored while the clock stood still
+    assert answer.labels == ["non_compliant"] and clock.now == 0.05  # the clock moved by max_wait, no more
 
 
 def test_scoring_and_writing_run_off_the_event_loop_thread() -> None:

@@ -93,7 +93,8 @@ def test_read_since_keeps_records_scored_at_or_after_the_time(collector: Collect
 
     assert [row["scored_at"] for row in since] == [T0 + timedelta(minutes=i) for i in (2, 3, 4)]
     assert _rows(collector, since=T0 + timedelta(minutes=10)) == []
-    assert len(_rows(collector, since=T0 - timedelta(days=1))) == 5
+    assert [row["scored_at"] for row in _rows(collector, since=T0 - timedelta(days=1))] == [
+        T0 + timedelta(minutes=i) for i in range(5)]
 
 
 def test_read_since_compares_instants_whatever_the_zone_of_since(collector: Collector) -> None:
@@ -101,7 +102,9 @@ def test_read_since_compares_instants_whatever_the_zone_of_since(collector: Coll
 
     same_instant = (T0 + timedelta(minutes=2)).astimezone(PLUS_TWO)
 
-    assert len(_rows(collector, since=same_instant)) == 3
+    rows = _rows(collector, since=same_instant)
+    assert [row["scored_at"] for row in rows] == [T0 + timedelta(minutes=i) for i in (2, 3, 4)]
+    assert rows == [_as_row(_record(i, at=T0 + timedelta(minutes=i))) for i in (2, 3, 4)]
 
 
 def test_a_time_in_another_zone_is_stored_as_the_same_instant(collector: Collector) -> None:

@@ -131,8 +131,13 @@ def test_every_reason_is_reported_not_only_the_first() -> None:
 
     decision = decide([candidate], [champion], GATE)
 
-    # below the threshold, below the champion overall, and below it on the lead slice
-    assert len(decision.reasons) == 3
+    # below the threshold, below the champion overall, and below it on the lead slice: each named with its figures
+    assert decision.reasons == [
+        "test: macro-F1 0.8000 < required 0.9000",
+        "test: macro-F1 0.8000 is 0.2000 below the champion's 1.0000 (tolerance 0.01)",
+        "test rule=lead: accuracy 0.8000 is 0.2000 below the champion's 1.0000 (tolerance 0.03)",
+    ]
+    assert not decision.passed
 
 
 def test_a_failed_behavioural_test_refuses_the_candidate_and_names_the_test() -> None:
@@ -144,3 +149,49 @@ def test_a_failed_behavioural_test_refuses_the_candidate_and_names_the_test() ->
     assert any(reason.startswith("behaviour rules_document_examples:") for reason in decision.reasons)
     lenient = GATE.model_copy(update={"behaviour": False})
     assert decide([report("test", {"lead": (100, 0)})], [], lenient, always_compliant).passed
+
+
+def test_a_slice_better_than_the_champions_is_no_reason_to_refuse() -> None:
+    champion = report("test", {"lead": (100, 20)})
+    candidate = report("test", {"lead": (100, 0)})
+
+    decision = decide([candidate], [champion], GATE)
+
+    assert decision.passed and decision.reasons == []
+
+
+def test_a_dataset_the_champion_lacks_does_not_stop_the_comparison_of_the_next() -> None:
+    champion = report("test", {"lead": (100, 0)})
+    candidate = [report("heldout_families", {"lead": (100, 0)}), report("test", {"lead": (100, 20)})]
+    lenient = GATE.model_copy(update={"min_macro_f1": {"test": 0.0}})
+
+    decision = decide(candidate, [champion], lenient)
+
+    assert decision.reasons == [
+        "test: macro-F1 0.8000 is 0.2000 below the champion's 1.0000 (tolerance 0.01)",
+        "test rule=lead: accuracy 0.8000 is 0.2000 below the champion's 1.0000 (tolerance 0.03)",
+    ]
+
+
+def test_a_slice_skipped_as_new_or_small_does_not_stop_the_comparison_of_the_next() -> None:
+    champion = report("test", {"a-small": (20, 0), "lead": (100, 0)})
+    candidate = report("test", {"a-new": (100, 0), "a-small": (20, 10), "lead": (100, 20)})
+    lenient = GATE.model_copy(update={"min_macro_f1": {"test": 0.0}, "max_regression": 0.5})
+
+    decision = decide([candidate], [champion], lenient)
+
+    assert list(candidate.slices["rule"]) == ["a-new", "a-small", "lead"]  # the skipped slices come first
+    assert decision.reasons == [
+        "test rule=lead: accuracy 0.8000 is 0.2000 below the champion's 1.0000 (tolerance 0.03)"]
+
+
+def test_a_slice_drop_of_exactly_the_tolerance_is_allowed() -> None:
+    champion = report("test", {"lead": (100, 0)})
+    candidate = report("test", {"lead": (100, 20)})
+    drop = champion.slices["rule"]["lead"].accuracy - candidate.slices["rule"]["lead"].accuracy
+    at_tolerance = GATE.model_copy(update={"min_macro_f1": {"test": 0.0}, "max_regression": 0.5,
+                                           "max_slice_regression": drop})
+
+    assert decide([candidate], [champion], at_tolerance).passed
+    assert not decide([candidate], [champion], at_tolerance.model_copy(
+        update={"max_slice_regression": drop - 0.001})).passed

@@ -87,7 +87,37 @@ def test_card_reports_training_data_lineage_and_default_intended_use() -> None:
     assert "| git_commit | deadbeef |" in text
     assert DEFAULT_INTENDED_USE in text
     assert "**Version:** unregistered" in text
-    assert "2 % of the training labels are noisy" in text and "English only" in text
+    assert "English only" in text
+    assert "Where the training data came from was not recorded: unknown." in text  # this lineage names neither
+    assert "The training labels' noise is unknown" in text
+
+
+def training_data(text: str) -> str:
+    return text[text.index("## Training data"):text.index("## Evaluation")]
+
+
+def test_the_card_states_the_label_noise_measured_and_never_a_figure_it_did_not_measure() -> None:
+    clean = training_data(card(lineage={**LINEAGE, "label_noise": "0.0000"}))
+    noisy = training_data(card(lineage={**LINEAGE, "label_noise": "0.0193"}))
+    unknown = training_data(card(lineage={**LINEAGE, "label_noise": "unknown"}))
+
+    assert "None of the training labels differ from their clean label (0.0%, measured" in clean
+    assert "2 %" not in clean and "2.0%" not in clean and "noisy" not in clean
+    assert "1.9% of the training labels differ from their clean label (measured on the training split)" in noisy
+    [said] = [line for line in unknown.splitlines() if "training labels" in line]
+    assert "noise is unknown: the data has no clean label" in said and "%" not in said
+
+
+def test_the_card_says_where_the_training_data_came_from() -> None:
+    generated = "generated (specscan data generate, generator 3, seed 7, revision R1, 300 rows, noise asked 0.0)"
+    by_generator = training_data(card(lineage={**LINEAGE, "data_origin": generated}))
+    by_people = training_data(card(lineage={**LINEAGE, "data_origin": "web app export"}))
+
+    assert f"Trained on generated (synthetic) descriptions, not on real technician text: {generated}." \
+        in by_generator
+    assert "Trained on the web app's labelled export" in by_people and "synthetic" not in by_people
+    training = training_data(card(lineage={**LINEAGE, "data_origin": "web app export", "label_noise": "unknown"}))
+    assert "| data_origin | web app export |" in training and "| label_noise | unknown |" in training
 
 
 def test_card_is_deterministic_and_uses_custom_intended_use() -> None:

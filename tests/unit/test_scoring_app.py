@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -253,3 +254,21 @@ def test_a_failed_reload_answers_a_generic_503_and_logs_the_reason(
     logged = [r for r in caplog.records if r.levelname == "ERROR" and "reload failed" in r.getMessage()]
     assert len(logged) == 1 and "mlflow.internal" in logged[0].getMessage()
     assert logged[0].__dict__["request_id"] == response.json()["request_id"]
+
+
+# --- the API's documentation -----------------------------------------------------------------------------------
+
+DOCUMENTATION_PAGES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def test_openapi_documents_every_endpoint_with_each_of_its_methods(home: Path, bundle_dir: Path) -> None:
+    with _service(Settings(home=home), str(bundle_dir)) as service:
+        routes = {(route.path, method.lower()) for route in iter_route_contexts(service.app.routes)
+                  if route.path not in DOCUMENTATION_PAGES for method in route.methods or () if method != "HEAD"}
+        document = service.get("/openapi.json").json()
+    documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
+    assert len(routes) >= 12 and ("/explain", "post") in routes and ("/ping", "get") in routes
+    assert routes == documented
+    undescribed = [(path, method) for path, method in sorted(routes)
+                   if not document["paths"][path][method].get("description")]
+    assert undescribed == []  # each handler's docstring is its operation's text

@@ -173,9 +173,14 @@ def test_row_with_too_many_fields_is_an_error_not_a_crash(tmp_path: Path) -> Non
 
 
 def test_every_row_with_one_field_too_many_is_an_error(tmp_path: Path) -> None:
-    path = write(tmp_path, "text,label\nbrake pad worn,0,1\nsensor ok,1,0\n")
+    path = write(tmp_path, "text,label\nbrake pad worn,0,1\nfine as it is,0\nsensor ok,1,0\n")
 
-    assert not report_of(path).ok
+    report = report_of(path)
+    assert not report.ok
+    assert [(e.row, e.severity, e.problem) for e in report.errors] == [
+        (row, "error", f"not a valid CSV: 3 fields on line {row + 1}, the header has 2 (check quotes and commas)")
+        for row in (1, 3)
+    ]
 
 
 def test_row_with_too_few_fields_is_an_error_on_that_row(tmp_path: Path) -> None:

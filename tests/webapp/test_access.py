@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
@@ -32,12 +33,19 @@ def redirected_to_login(response) -> bool:
 
 # --- log-in and lock-out ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("username", ["tina", "nobody"])
 def test_a_wrong_password_or_unknown_user_gets_the_same_401_and_no_session(
-        client: TestClient, sessions: sessionmaker, username: str) -> None:
-    response = log_in(client, username, "not the password at all")
-    assert response.status_code == 401 and "wrong username or password" in response.text
-    assert SESSION_COOKIE not in response.cookies and SESSION_COOKIE not in client.cookies
+        client: TestClient, sessions: sessionmaker) -> None:
+    answers = {}
+    for username in ("tina", "nobody"):
+        browser = other_browser(client)
+        response = log_in(browser, username, "not the password at all")
+        assert SESSION_COOKIE not in response.cookies and SESSION_COOKIE not in browser.cookies
+        # the same page but for the name typed in and the form's fresh token
+        page = re.sub(r'name="csrf_token" value="[^"]+"', 'name="csrf_token" value="…"', response.text)
+        answers[username] = (response.status_code, page.replace(f'value="{username}"', 'value="…"'),
+                             sorted(set(response.headers) - {"x-request-id", "server-timing"}))
+    assert answers["tina"] == answers["nobody"]
+    assert answers["tina"][0] == 401 and "wrong username or password" in answers["tina"][1]
     assert count(sessions, WebSession) == 0
 
 
@@ -143,6 +151,41 @@ def test_a_post_without_the_csrf_token_or_with_another_sessions_token_is_refused
         response = client.post("/components", data={**component, **extra}, headers=headers)
         assert response.status_code == 403 and "security token" in response.text
     assert count(sessions, Component) == 0
+
+
+def near_misses(token: str) -> dict[str, str]:
+    """Tokens one guess away from `token`: wrong only at the end, or right only in the first 16 characters."""
+    def other(character: str) -> str:
+        return "A" if character != "A" else "B"
+
+    return {"last-character": token[:-1] + other(token[-1]),
+            "last-four": token[:-4] + "".join(other(c) for c in token[-4:]),
+            "first-16-only": token[:16] + "".join(other(c) for c in token[16:]),
+            "one-short": token[:-1], "one-long": token + "A"}
+
+
+def test_a_csrf_token_right_except_for_some_characters_is_refused_and_writes_nothing(
+        client: TestClient, sessions: sessionmaker) -> None:
+    csrf = sign_in(client, "tina")
+    component = {"description": "Brake pad set, copper-free"}
+    for name, forged in near_misses(csrf).items():
+        in_form = client.post("/components", data={**component, "csrf_token": forged})
+        in_header = client.post("/components", data=component, headers={"X-CSRF-Token": forged})
+        assert (in_form.status_code, in_header.status_code) == (403, 403), name
+    assert count(sessions, Component) == 0
+    assert client.post("/components", data={**component, "csrf_token": csrf}, follow_redirects=False) \
+        .status_code == 303  # the right token, sent the same way, is taken
+    assert count(sessions, Component) == 1
+
+
+def test_a_log_in_form_token_right_except_for_some_characters_is_refused(
+        client: TestClient, sessions: sessionmaker) -> None:
+    token = login_token(client)
+    for name, forged in near_misses(token).items():
+        response = client.post("/login", data={"username": "tina", "password": PASSWORD, "csrf_token": forged},
+                               follow_redirects=False)
+        assert response.status_code == 403 and "expired" in response.text, name
+    assert count(sessions, WebSession) == 0
 
 
 def test_log_out_without_the_csrf_token_keeps_the_session(client: TestClient, sessions: sessionmaker) -> None:
@@ -291,37 +334,29 @@ def test_signing_in_removes_sessions_past_their_end(client: TestClient, sessions
         assert [s.user.username for s in db.scalars(select(WebSession))] == ["rita"]
 
 
+def page_paths(app, component_id: int) -> list[str]:
+    """Every GET route of the app but its static files, with `component_id` filled in."""
+    paths = [route.path for route in iter_route_contexts(app.routes)
+             if route.methods and "GET" in route.methods and not route.path.startswith("/static")]
+    return [path.replace("{component_id}", str(component_id)) for path in paths]
+
+
 def test_every_page_request_is_logged_with_who_asked_its_status_duration_and_request_id(
         client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
-    sign_in(client, "tina")
-    with caplog.at_level("INFO", logger="specscan.webapp.access"):
-        response = client.get("/components", headers={"X-Request-ID": "proxy-42"})
-    line = next(r for r in caplog.records if r.name == "specscan.webapp.access" and r.path == "/components")
-    assert (line.user, line.status, line.request_id, line.method) == ("tina", 200, "proxy-42", "GET")
-    assert line.duration_ms > 0 and response.headers["X-Request-ID"] == "proxy-42"
-
-
-def test_guesses_sent_in_parallel_are_all_counted_and_lock_the_account(sessions: sessionmaker,
-                                                                        settings: Settings) -> None:
-    import threading
-
-    start = threading.Barrier(8)
-
-    def guess() -> None:
-        start.wait()
-        with sessions() as db:
-            with pytest.raises(accounts.AccountError):
-                accounts.authenticate(db, "tina", "parallel guess", settings)
-            db.commit()
-
-    threads = [threading.Thread(target=guess) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    with sessions() as db:
-        assert db.scalars(select(User).where(User.username == "tina")).one().locked_until > utcnow()
-        assert db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "user.locked")) >= 1
+    csrf = sign_in(client, "ada")  # an admin may open every page
+    created = client.post("/components", data={"csrf_token": csrf, "description": "Brake pad set, copper-free"},
+                          follow_redirects=False)
+    paths = page_paths(client.app, int(created.headers["location"].split("/")[2].split("?")[0]))
+    assert len(paths) >= 15 and "/components" in paths and "/admin/api-keys" in paths
+    for number, path in enumerate(paths):
+        caplog.clear()
+        with caplog.at_level("INFO", logger="specscan.webapp.access"):
+            response = client.get(path, headers={"X-Request-ID": f"proxy-{number}"}, follow_redirects=False)
+        [line] = [r for r in caplog.records if r.name == "specscan.webapp.access"]
+        who = None if path in ("/login", "/") else "ada"  # the two pages open to anyone look up no session
+        assert (line.path, line.method, line.user, line.status, line.request_id) == \
+            (path, "GET", who, response.status_code, f"proxy-{number}"), path
+        assert line.duration_ms > 0 and response.headers["X-Request-ID"] == f"proxy-{number}", path
 
 
 def test_a_csrf_token_of_any_characters_is_refused_not_a_server_error(client: TestClient) -> None:
@@ -331,13 +366,22 @@ def test_a_csrf_token_of_any_characters_is_refused_not_a_server_error(client: Te
 
 
 def test_a_post_without_a_declared_length_is_refused_before_its_body_is_read(client: TestClient) -> None:
-    def chunks():
-        yield b"csrf_token=x&description="
-        yield b"y" * 1000
+    sent: list[bytes] = []  # the chunks the app took from the body: the test client reads it only when asked
 
+    def chunks(parts: tuple[bytes, ...]):
+        for part in parts:
+            sent.append(part)
+            yield part
+
+    sign_in(client, "tina")
     form = {"Content-Type": "application/x-www-form-urlencoded"}
-    response = client.post("/components", content=chunks(), headers=form)
-    assert response.status_code == 411
+    parts = (b"csrf_token=x&description=", b"y" * 1000)
+    response = client.post("/components", content=chunks(parts), headers=form)
+    assert response.status_code == 411 and "Content-Length" in response.text
+    assert sent == []  # not one chunk was asked for
+    declared = client.post("/components", content=chunks(parts),
+                           headers={**form, "Content-Length": str(sum(map(len, parts)))})
+    assert declared.status_code == 403 and sent == list(parts)  # with a length it is read (its token refused)
 
 
 def test_a_fragment_whose_session_ended_sends_the_browser_to_log_in_and_back_to_its_page(client: TestClient) -> None:

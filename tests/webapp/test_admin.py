@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
+from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -12,6 +16,9 @@ from sqlalchemy.orm import sessionmaker
 from webapp_support import PASSWORD, fresh_password, sign_in
 
 from specscan.scoring.apikeys import ApiKeyStore
+from specscan.scoring.app import create_app as create_scoring_app
+from specscan.scoring.collector import Collector
+from specscan.scoring.served_model import ModelSource, ServedModel
 from specscan.settings import Settings
 from specscan.webapp.models import AuditEntry, User, WebSession
 
@@ -31,6 +38,24 @@ def fetch_user(sessions: sessionmaker, username: str) -> User:
 def audit(sessions: sessionmaker, action: str) -> list[AuditEntry]:
     with sessions() as db:
         return list(db.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+
+
+class LengthPredictor:
+    """The scoring service's model, stood in for: scores a text as len(text)/100."""
+
+    manifest = SimpleNamespace(labels=("compliant", "non_compliant"), threshold=0.5)
+
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+        return np.array([min(len(t) / 100, 1.0) for t in texts], dtype=np.float32)
+
+
+def scoring_service(settings: Settings, bundle: Path) -> TestClient:
+    """The real scoring app, in-process, reading the same API key file as the web app (its model a stand-in)."""
+    bundle.mkdir()
+    application = create_scoring_app(
+        settings, ModelSource(settings, str(bundle)), ServedModel("compliance-classifier", 1, LengthPredictor()),
+        keys=ApiKeyStore(settings.resolved_api_keys_file), collector=Collector(settings.resolved_collect_url))
+    return TestClient(application)
 
 
 def browser(client: TestClient) -> TestClient:
@@ -197,12 +222,17 @@ def test_every_admin_form_needs_the_sessions_csrf_token(
 
 
 def test_a_new_api_key_is_shown_once_verifies_with_the_scoring_service_and_is_audited_without_the_key(
-        client: TestClient, sessions: sessionmaker, settings: Settings) -> None:
+        client: TestClient, sessions: sessionmaker, settings: Settings, tmp_path: Path) -> None:
     csrf = sign_in(client, "ada")
     response = client.post("/admin/api-keys", data={"csrf_token": csrf, "role": "scorer", "note": "web app"})
     assert response.status_code == 201
     key = re.search(r'<code class="secret-key">([^<]+)</code>', response.text).group(1)
     assert "shown only this once" in response.text
+    with scoring_service(settings, tmp_path / "bundle") as service:
+        scored = service.post("/score", json=["Brake pad set"], headers={"Authorization": f"Bearer {key}"})
+        assert scored.status_code == 200 and scored.json()["results"][0]["label"] == "compliant"
+        forged = service.post("/score", json=["Brake pad set"], headers={"Authorization": f"Bearer {key}x"})
+        assert forged.status_code == 401
     caller = ApiKeyStore(settings.resolved_api_keys_file).verify(key)
     assert caller is not None and caller.role == "scorer"
     listing = client.get("/admin/api-keys")

@@ -53,8 +53,16 @@ def test_scoring_service_down_saves_the_component_as_pending_and_the_retry_class
     assert inventory.classify_pending(sessions, scoring, settings) == 0  # still down: nothing lost, nothing done
     scoring.down = False
     assert inventory.classify_pending(sessions, scoring, settings, now=utcnow() + timedelta(hours=1)) == 1
+    with sessions() as db:
+        component = db.get(Component, component_id(response))
+    expected = scoring.score(["Brake pad set, copper-free"])[0]  # what the scripted service answers for it
+    assert (component.status, component.model_label, component.probability, component.model_version) == \
+        ("classified", expected.label, expected.probability, scoring.model_version) == \
+        ("classified", "compliant", 0.04, 3)
+    assert component.request_id and component.last_error is None
     page = client.get(response.headers["location"])
-    assert "classification pending" not in page.text and "compliant" in page.text
+    assert "classification pending" not in page.text
+    assert '<span class="badge big compliant">compliant</span>' in page.text and "0.040" in page.text
 
 
 def test_editing_the_description_reclassifies_and_a_stale_version_is_refused(

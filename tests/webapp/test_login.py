@@ -87,6 +87,31 @@ def test_a_burst_of_parallel_guesses_checks_max_passwords_and_then_refuses_even_
     assert tina(sessions).locked_until > utcnow() and audited(sessions, "user.locked") == 1
 
 
+def test_wrong_guesses_checked_in_parallel_are_each_counted_and_the_next_one_locks(
+        client: TestClient, sessions: sessionmaker, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One guess fewer than the limit, all checked at the same moment: every failure is counted (none lost to
+    another's write), the account is not locked yet, and the next wrong guess locks it."""
+    held = HeldChecks(accounts._verify)
+    monkeypatch.setattr(accounts, "_verify", held)
+    guesses = settings.login_max_failures - 1
+
+    def guess(i: int) -> None:
+        with sessions() as db, pytest.raises(accounts.AccountError):
+            accounts.authenticate(db, "tina", f"parallel guess {i}", settings)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(guesses)]
+    for thread in threads:
+        thread.start()
+    held.wait_for(guesses)  # every guess read the account and holds a place before any failure is counted
+    held.release()
+    for thread in threads:
+        thread.join(60)
+    counted = tina(sessions)
+    assert (counted.failed_logins, counted.logins_in_flight, counted.locked_until) == (guesses, 0, None)
+    assert log_in(client, "tina", "one guess too many").status_code == 401
+    assert tina(sessions).locked_until > utcnow() and audited(sessions, "user.locked") == 1
+
+
 def test_a_lock_set_while_the_right_password_is_checked_stands(
         client: TestClient, sessions: sessionmaker, monkeypatch: pytest.MonkeyPatch) -> None:
     """A success is written only where there is no lock, never over one: it used to reset the lock columns it had

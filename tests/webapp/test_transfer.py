@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ from webapp_support import ScriptedScoring, sign_in
 from specscan.data.validation import load_labelled, read_csv
 from specscan.settings import Settings
 from specscan.webapp import inventory
+from specscan.webapp.app import create_app
 from specscan.webapp.models import AuditEntry, Component
 
 GOOD = """text,part_number,supplier,category
@@ -60,33 +64,59 @@ def test_the_page_offers_an_import_form_and_the_labelled_export(client: TestClie
     assert 'href="/transfer/export.csv"' in page.text and "Export labelled CSV" in page.text
 
 
-def test_a_good_file_is_saved_pending_and_the_worker_classifies_it_through_one_score_call(
-        client: TestClient, sessions: sessionmaker, scoring: ScriptedScoring, settings: Settings) -> None:
-    csrf = sign_in(client, "tina")
-    client.app.state.worker = worker = WakeCounter()
-    response = upload(client, csrf, GOOD)
-    assert response.status_code == 200, response.text
-    assert "3 components queued for classification" in response.text
-    assert worker.wakes == 1 and scoring.calls == []  # the request itself does not call the scoring service
-    saved = components(sessions)
-    assert [c.part_number for c in saved] == ["CN-100", "BP-7", "C-10"]
-    assert saved[0].description == "Connector housing, 3.2% Pb in brass contacts"
-    assert {(c.status, c.version, c.created_by, c.updated_by, c.human_label) for c in saved} == {
-        ("pending", 1, "tina", "tina", None)}
-    assert all(c.next_attempt_at is not None for c in saved)
-    assert audit_actions(sessions) == ["component.create"] * 3 + ["component.import"]
-    with sessions() as db:
-        origin = db.scalars(select(AuditEntry).where(AuditEntry.action == "component.create",
-                                                     AuditEntry.entity_id == str(saved[1].id))).one()
-        imported = db.scalars(select(AuditEntry).where(AuditEntry.action == "component.import")).one()
-    assert origin.actor == "tina" and origin.after["description"] == "Brake pad set copper-free"
-    assert (imported.entity, imported.after) == ("import", {"file": "parts.csv", "imported": 3, "rejected": 0,
-                                                            "skipped": 0})
+class HeldScoring(ScriptedScoring):
+    """The scripted service, whose `score` answers only once `answer` is set, noting the thread that called."""
 
-    assert inventory.classify_pending(sessions, scoring, settings) == 3
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer = threading.Event()
+        self.threads: list[str] = []
+
+    def score(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        self.threads.append(threading.current_thread().name)
+        assert self.answer.wait(30), "the test never let the service answer"
+        return super().score(texts)
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    """Polls `condition` until it holds; fails naming `what` after `timeout` seconds (a hang guard, not a bound)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(0.02)
+
+
+def test_a_good_file_is_saved_pending_and_the_worker_classifies_it_through_one_score_call(
+        sessions: sessionmaker, settings: Settings) -> None:
+    scoring = HeldScoring()
+    # the real retry worker; with an hour between rounds, it classifies the import now only if the upload wakes it
+    app = create_app(settings.model_copy(update={"retry_interval": 3600}), sessions, scoring)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        csrf = sign_in(client, "tina")
+        response = upload(client, csrf, GOOD)
+        assert response.status_code == 200, response.text
+        assert "3 components queued for classification" in response.text
+        saved = components(sessions)  # the service has not answered yet: all still pending
+        assert [c.part_number for c in saved] == ["CN-100", "BP-7", "C-10"]
+        assert saved[0].description == "Connector housing, 3.2% Pb in brass contacts"
+        assert {(c.status, c.version, c.created_by, c.updated_by, c.human_label) for c in saved} == {
+            ("pending", 1, "tina", "tina", None)}
+        assert all(c.next_attempt_at is not None for c in saved)
+        with sessions() as db:
+            origin = db.scalars(select(AuditEntry).where(AuditEntry.action == "component.create",
+                                                         AuditEntry.entity_id == str(saved[1].id))).one()
+            imported = db.scalars(select(AuditEntry).where(AuditEntry.action == "component.import")).one()
+        assert origin.actor == "tina" and origin.after["description"] == "Brake pad set copper-free"
+        assert (imported.entity, imported.after) == ("import", {"file": "parts.csv", "imported": 3, "rejected": 0,
+                                                                "skipped": 0})
+
+        scoring.answer.set()
+        wait_until(lambda: all(c.status == "classified" for c in components(sessions)), "classified by the worker")
     assert scoring.calls == [("score", 3)]
+    assert scoring.threads == ["classification-retry"]  # the worker's thread; the upload request called nothing
     assert [(c.status, c.model_label) for c in components(sessions)] == [
         ("classified", "non_compliant"), ("classified", "compliant"), ("classified", "compliant")]
+    assert audit_actions(sessions) == ["component.create"] * 3 + ["component.import"] + ["component.classify"] * 3
 
 
 def test_a_file_at_the_row_limit_is_imported_in_one_go(client: TestClient, sessions: sessionmaker) -> None:

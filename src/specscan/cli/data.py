@@ -25,7 +25,9 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 0,
 ) -> None:
     """Write realistic labelled descriptions following the compliance rules."""
+    from specscan.data.generator import GENERATOR_VERSION
     from specscan.data.generator import generate as make
+    from specscan.data.origin import record_generated
 
     if revision not in ("R1", "R2"):
         raise DataValidationError(f"unknown rules revision {revision!r}: use R1 or R2")
@@ -33,6 +35,7 @@ def generate(
     frame = make(revision=rev, rows=rows, noise=noise, seed=seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False)
+    record_generated(out, generator_version=GENERATOR_VERSION, revision=rev, rows=rows, noise=noise, seed=seed)
     share = float((frame["label_clean"] == "non_compliant").mean())
     typer.echo(f"wrote {len(frame)} rows to {out} ({revision}, {share:.1%} non_compliant)")
 

@@ -44,7 +44,7 @@ def train(
     steps.validate(data, output / "validate", max_text_chars=limit)
     steps.prepare(data, output / "prepare", split=cfg.split, max_text_chars=limit)
     summary = steps.train(output / "prepare", output / "train", config=cfg)
-    typer.echo(f"trained with {nproc} process(es) in {summary.seconds:.0f} s: "
+    typer.echo(f"trained with {summary.ranks} process(es) in {summary.seconds:.0f} s: "
                f"best epoch {summary.best_epoch}, validation macro-F1 {summary.best_val_macro_f1:.4f}")
 
 

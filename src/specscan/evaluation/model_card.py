@@ -15,10 +15,8 @@ DEFAULT_INTENDED_USE = (
     "decision with legal consequences) need human review."
 )
 
+# Caveats true of every model; what holds of its training data is measured (`_data_facts`), said first.
 CAVEATS = (
-    "Trained on generated (synthetic) descriptions, not on real technician text.",
-    "About 2 % of the training labels are noisy; expect an error floor near that level and "
-    "read smaller metric differences as noise.",
     "Rules with numeric thresholds are hard: values close to a threshold are the most "
     "error-prone (see the `near_threshold` evaluation, if present).",
     "Phrasing outside the training template families may be misclassified (see the "
@@ -37,8 +35,34 @@ OVERALL_ROWS = (
     ("ECE (10 bins)", "ece"),
 )
 
-# Lineage keys shown under Training data: those naming the data, its digest, rows or rules.
-_TRAINING_KEY_HINTS = ("data", "digest", "rows", "rules")
+# Lineage keys shown under Training data: those naming the data, its digest, rows, rules or labels.
+_TRAINING_KEY_HINTS = ("data", "digest", "rows", "rules", "label")
+
+
+def _data_facts(lineage: Mapping[str, str]) -> list[str]:
+    """What the pipeline measured about the training data (`data.origin`): where it came from and its label
+    noise; "unknown" where it was not recorded, never a figure assumed."""
+    origin = lineage.get("data_origin", "unknown")
+    if origin.startswith("generated"):
+        where = f"Trained on generated (synthetic) descriptions, not on real technician text: {origin}."
+    elif origin == "web app export":
+        where = ("Trained on the web app's labelled export: descriptions entered by technicians, labelled by "
+                 "people (technicians and reviewers), not generated.")
+    else:
+        where = f"Where the training data came from was not recorded: {origin}."
+    noise = lineage.get("label_noise", "unknown")
+    try:
+        share = float(noise)
+    except ValueError:
+        flipped = ("The training labels' noise is unknown: the data has no clean label (`label_clean`) to "
+                   "measure it against.")
+    else:
+        flipped = (f"{share:.1%} of the training labels differ from their clean label (measured on the "
+                   "training split); expect an error floor near that level and read smaller metric differences "
+                   "as noise." if share > 0 else
+                   "None of the training labels differ from their clean label (0.0%, measured on the training "
+                   "split).")
+    return [where, flipped]
 
 
 def _cell(value: object) -> str:
@@ -133,7 +157,7 @@ def render_model_card(
     if params:
         lines += ["### Parameters", ""] + _table(["parameter", "value"], sorted(params.items()))
     lines += ["## Intended use", "", intended_use or DEFAULT_INTENDED_USE, ""]
-    lines += ["## Training data", ""]
+    lines += ["## Training data", ""] + [f"- {fact}" for fact in _data_facts(lineage)] + [""]
     if training:
         lines += _table(["item", "value"], sorted(training.items()))
     else:

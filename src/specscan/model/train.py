@@ -81,6 +81,7 @@ class TrainResult(BaseModel):
     seconds: float
     history: list[dict[str, float]]
     temperature: float = 1.0
+    ranks: int = 1  # processes that took part, counted by an all-reduce among them (not the number asked for)
 
 
 @dataclass
@@ -229,11 +230,14 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
             stale += 1
             if stale >= config.patience:
                 break
+    took_part = torch.ones(1, dtype=torch.int64)
+    if distributed:
+        dist.all_reduce(took_part)
     if rank == 0:
         torch.save({"config": config.network_config(vocab_size, num_rules).to_dict(), "state_dict": best_state},
                    out_dir / WEIGHTS_FILE)
         result = TrainResult(best_epoch=best_epoch, best_val_macro_f1=best_f1, epochs_run=epoch,
-                             seconds=time.perf_counter() - started, history=history)
+                             seconds=time.perf_counter() - started, history=history, ranks=int(took_part.item()))
         (out_dir / HISTORY_FILE).write_text(result.model_dump_json(indent=2))
     if distributed:
         dist.barrier()

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 import specscan
 from specscan.artifact.bundle import read_manifest
+from specscan.data.origin import sidecar_digest
 from specscan.errors import DataValidationError
 from specscan.evaluation.metrics import flat_metrics
 from specscan.evaluation.model_card import render_model_card
@@ -93,11 +94,12 @@ def run_pipeline(settings: Settings, data: Path, config: PipelineConfig, *, boot
     runner = _Runner(settings, registry, config, experiment, on_event)
     mlflow = registry.mlflow
     data_digest = digest_path(data)
-    commit, dirty = git_state()
+    commit, dirty_or_unknown = git_state()
+    dirty = "unknown" if dirty_or_unknown is None else str(dirty_or_unknown).lower()  # outside git: not "false"
     limit = settings.max_text_chars
     with mlflow.start_run(experiment_id=experiment, run_name="pipeline") as parent:
         run_id = parent.info.run_id
-        mlflow.set_tags({"pipeline": "specscan", "git_commit": commit, "git_dirty": str(dirty).lower(),
+        mlflow.set_tags({"pipeline": "specscan", "git_commit": commit, "git_dirty": dirty,
                          "data_digest": data_digest, "data_file": str(data),
                          "specscan_version": specscan.__version__, "code_digest": runner.code})
         mlflow.log_params(_flatten("", config.model_dump()))
@@ -106,14 +108,15 @@ def run_pipeline(settings: Settings, data: Path, config: PipelineConfig, *, boot
         runner.step("validate", {"data": data_digest}, {"max_text_chars": limit},
                     lambda out: steps.validate(data, out, max_text_chars=limit))
         prepared = runner.step(
-            "prepare", {"data": data_digest}, {"split": config.split.model_dump(), "max": limit},
+            "prepare", {"data": data_digest, "origin_note": sidecar_digest(data)},
+            {"split": config.split.model_dump(), "max": limit},
             lambda out: steps.prepare(data, out, split=config.split, max_text_chars=limit)).output
         prep = steps.read_summary(prepared, steps.PrepareSummary)
         trained = runner.step(
             "train", {"prepared": prepared.name}, config.train.model_dump(),
             lambda out: steps.train(prepared, out, config=config)).output
         bundle_lineage = {"data_digest": data_digest, "code_digest": runner.code,
-                          "git_commit": commit, "git_dirty": str(dirty).lower(),
+                          "git_commit": commit, "git_dirty": dirty,
                           "rules_revision": ",".join(prep.revisions) or "unknown",
                           "specscan_version": specscan.__version__}
         exported = runner.step(
@@ -140,7 +143,9 @@ def run_pipeline(settings: Settings, data: Path, config: PipelineConfig, *, boot
         lineage = {**bundle_lineage, "pipeline_run_id": run_id, "data_file": str(data),
                    **{f"rows_{k}": str(v) for k, v in prep.rows.items()},
                    "heldout_families": ",".join(prep.heldout_families),
-                   "label_source": prep.label_source}
+                   "label_source": prep.label_source,
+                   "label_noise": "unknown" if prep.label_noise is None else f"{prep.label_noise:.4f}",
+                   "data_origin": prep.data_origin}
         with mlflow.start_run(experiment_id=experiment, run_name="register", nested=True):
             outcome = _register(registry, config, bundle, evaluated, evaluation, lineage,
                                 champion_version, bootstrap, on_event)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from specscan.data.origin import measured_label_noise, origin_of
 from specscan.data.validation import ValidationReport, load_labelled, read_csv
 from specscan.errors import DataValidationError
 from specscan.evaluation.behaviour import BehaviourReport, run_suite
@@ -64,6 +65,8 @@ class PrepareSummary(BaseModel):
     heldout_families: list[str]
     revisions: list[str]
     label_source: str
+    label_noise: float | None  # measured on the training split; None: no label_clean to measure it against
+    data_origin: str  # data.origin.origin_of: generated (with the generator's note), web app export, unknown
 
 
 def _heldout(frame: pd.DataFrame, split: SplitConfig) -> list[str]:
@@ -108,7 +111,8 @@ def prepare(data: Path, out: Path, *, split: SplitConfig, max_text_chars: int) -
     revisions = sorted(frame["revision"].astype(str).unique()) if "revision" in frame.columns else []
     summary = PrepareSummary(
         rows={name: len(part) for name, part in parts.items()}, heldout_families=heldout,
-        revisions=revisions, label_source="label_clean" if "label_clean" in frame.columns else "label")
+        revisions=revisions, label_source="label_clean" if "label_clean" in frame.columns else "label",
+        label_noise=measured_label_noise(parts["train"]), data_origin=origin_of(data, list(frame.columns)))
     _write(out, summary)
     return summary
 
@@ -160,6 +164,7 @@ class TrainSummary(BaseModel):
     seconds: float
     baseline_seconds: float
     parameters: int
+    ranks: int  # training processes that took part (model.train.TrainResult.ranks)
 
 
 def train(prepared: Path, out: Path, *, config: PipelineConfig) -> TrainSummary:
@@ -189,7 +194,7 @@ def train(prepared: Path, out: Path, *, config: PipelineConfig) -> TrainSummary:
         best_epoch=result.best_epoch, best_val_macro_f1=result.best_val_macro_f1,
         epochs_run=result.epochs_run, seconds=result.seconds,
         baseline_seconds=time.perf_counter() - started,
-        parameters=sum(p.numel() for p in model.parameters() if isinstance(p, torch.Tensor)))
+        parameters=sum(p.numel() for p in model.parameters() if isinstance(p, torch.Tensor)), ranks=result.ranks)
     _write(out, summary)
     return summary
 
