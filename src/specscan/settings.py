@@ -17,6 +17,7 @@ from pydantic_settings import (
 from specscan.texts import MAX_CHARS
 
 ENV_PREFIX = "SPECSCAN_"
+Access = Literal["off", "public", "scorer", "admin"]  # nobody; anyone; an API key of (at least) this role
 
 
 class FileSecretsSource(PydanticBaseSettingsSource):
@@ -79,6 +80,12 @@ class Settings(BaseSettings):
     explain_threads: int = Field(default=1, gt=0, description="Threads computing explanations; others queue.")
     reload_interval: float = Field(
         default=30.0, ge=0, description="Seconds between registry polls for a moved alias; 0 disables polling.")
+    docs_access: Access = Field(
+        default="off", description="Who may read /openapi.json: off, public (also the /docs page), or callers "
+                                   "with a scorer or admin API key.")
+    metrics_access: Access = Field(
+        default="public", description="Who may read /metrics: public (Prometheus scrapes without a key), a scorer "
+                                      "or admin API key, or off.")
     log_format: Literal["json", "text"] = Field(default="json", description="Service log lines.")
     otel_exporter: Literal["none", "console", "otlp"] = Field(
         default="none", description="OpenTelemetry traces: off, to stderr, or OTLP/HTTP (OTEL_EXPORTER_OTLP_*).")

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 def test_no_generated_request_makes_the_service_fail(registered_home: Path, tmp_path: Path) -> None:
     home = copy_home(registered_home, tmp_path / "home")
     keys = create_keys(home)  # the admin key may call every endpoint, so every operation is reached
-    server = start_server(home, env={"SPECSCAN_RELOAD_INTERVAL": "0", "SPECSCAN_MAX_ITEMS": "32"})
+    server = start_server(home, env={"SPECSCAN_RELOAD_INTERVAL": "0", "SPECSCAN_MAX_ITEMS": "32",
+                                          "SPECSCAN_DOCS_ACCESS": "public"})
     cli = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     assert cli, "schemathesis is not installed beside this Python"
     try:

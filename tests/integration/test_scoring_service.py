@@ -48,7 +48,7 @@ def keys(home: Path) -> Keys:
 @pytest.fixture(scope="module")
 def server(home: Path, keys: Keys) -> Iterator[Server]:
     running = start_server(home, env={"SPECSCAN_MAX_ITEMS": "16", "SPECSCAN_MAX_TEXT_CHARS": "300",
-                                      "SPECSCAN_MAX_BODY_BYTES": "20000"})
+                                      "SPECSCAN_MAX_BODY_BYTES": "20000", "SPECSCAN_DOCS_ACCESS": "public"})
     yield running
     running.stop()
 

@@ -7,7 +7,7 @@ import hashlib
 import sqlite3
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -230,16 +230,16 @@ def test_a_store_from_before_client_request_id_gains_the_column_and_keeps_its_ro
         raw.execute(OLD_PREDICTIONS)
         raw.execute(OLD_ROW)
 
-    for _ in range(2):  # the second start finds the column already there
+    for start in range(2):  # the second start finds the column already there
         collector = Collector(f"sqlite:///{sqlite_path}")
         try:
-            collector.write([_record(0)])
+            collector.write([_record(start)])
             rows = _rows(collector)
         finally:
             collector.close()
 
     assert [(r["request_id"], r["text"], r["client_request_id"]) for r in rows] == [
-        ("old-1", "old text", None), ("req-0", _record(0).text, "order-0"), ("req-0", _record(0).text, "order-0")]
+        ("old-1", "old text", None), ("req-0", _record(0).text, "order-0"), ("req-0", _record(1).text, None)]
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------------------------
@@ -306,13 +306,115 @@ def test_postgres_store_from_before_client_request_id_gains_the_column(postgres_
     separator = "&" if "?" in postgres_url else "?"
     url = f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
     try:
-        for _ in range(2):  # the second start finds the column already there
+        for start in range(2):  # the second start finds the column already there
             collector = Collector(url)
-            collector.write([_record(0)])
+            collector.write([_record(start)])
             rows = _rows(collector)
             collector.close()
         assert [(r["request_id"], r["client_request_id"]) for r in rows] == [
-            ("old-1", None), ("req-0", "order-0"), ("req-0", "order-0")]
+            ("old-1", None), ("req-0", "order-0"), ("req-0", None)]
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+# --- (request_id, item) unique, on SQLite and PostgreSQL -------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Callable[[str], None]]]:
+    """(URL, run-SQL) of a store created by a service from before client_request_id, holding OLD_ROW."""
+    if request.param == "sqlite":
+        path = tmp_path / "collected.db"
+
+        def run_sqlite(sql: str) -> None:
+            with sqlite3.connect(path) as raw:
+                raw.execute(sql)
+
+        run_sqlite(OLD_PREDICTIONS)
+        run_sqlite(OLD_ROW)
+        yield f"sqlite:///{path}", run_sqlite
+        return
+    import psycopg
+
+    postgres_url = request.getfixturevalue("postgres_url")
+    schema = f"specscan_test_{uuid.uuid4().hex[:12]}"
+
+    def run_postgres(sql: str) -> None:
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute(f"SET search_path TO {schema}")
+            connection.execute(sql)
+
+    run_postgres(f"CREATE SCHEMA {schema}")
+    run_postgres(OLD_PREDICTIONS.replace("id INTEGER NOT NULL PRIMARY KEY", "id SERIAL PRIMARY KEY"))
+    run_postgres(OLD_ROW)
+    separator = "&" if "?" in postgres_url else "?"
+    try:
+        yield f"{postgres_url}{separator}options=-csearch_path%3D{schema}", run_postgres
+    finally:
+        run_postgres(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _pairs(url: str) -> list[tuple[str, int]]:
+    collector = Collector(url)
+    try:
+        return [(r["request_id"], r["item"]) for r in _rows(collector)]
+    finally:
+        collector.close()
+
+
+def _write(url: str, records: list[Record]) -> None:
+    collector = Collector(url)
+    try:
+        collector.write(records)
+    finally:
+        collector.close()
+
+
+def test_a_request_item_pair_is_collected_once(old_store: tuple[str, Callable[[str], None]]) -> None:
+    url, _ = old_store
+    _write(url, [_record(0), _record(1)])
+
+    with pytest.raises(CollectionError, match="collection write failed"):
+        _write(url, [_record(2), _record(0)])  # the batch fails whole: the new pair is not kept either
+
+    assert _pairs(url) == [("old-1", 0), ("req-0", 0), ("req-0", 1)]
+
+
+def test_a_store_holding_a_pair_twice_keeps_every_row_starts_and_says_how_to_find_them(
+        old_store: tuple[str, Callable[[str], None]], caplog: pytest.LogCaptureFixture) -> None:
+    url, run = old_store
+    run(OLD_ROW)  # the same request id and item again, as a caller could choose before December 2026
+    run(OLD_ROW.replace("'old-1', 0", "'old-2', 0"))
+    run(OLD_ROW.replace("'old-1', 0", "'old-2', 0"))
+
+    _write(url, [_record(0)])
+    _write(url, [_record(0)])  # without the index this start cannot refuse a pair twice either
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2 and all("holds 2 (request_id, item) pairs more than once" in w and
+                                      "HAVING count(*) > 1" in w for w in warnings)
+    assert _pairs(url) == [("old-1", 0), ("old-1", 0), ("old-2", 0), ("old-2", 0), ("req-0", 0), ("req-0", 0)]
+
+    run("DELETE FROM predictions WHERE id IN (2, 4, 6)")  # the operator resolves them: the next start makes the index
+    caplog.clear()
+    with pytest.raises(CollectionError):
+        _write(url, [_record(0)])
+    assert [r for r in caplog.records if r.levelname == "WARNING"] == []
+
+
+def test_a_new_store_collects_a_request_item_pair_once(collector: Collector) -> None:
+    collector.write([_record(0)])
+
+    with pytest.raises(CollectionError, match="collection write failed"):
+        collector.write([_record(0)])
+    assert len(_rows(collector)) == 1
+
+
+@pytest.mark.postgres
+def test_a_new_postgres_store_collects_a_request_item_pair_once(pg_collector: Collector) -> None:
+    pg_collector.write([_record(0)])
+
+    with pytest.raises(CollectionError, match="collection write failed"):
+        pg_collector.write([_record(0)])
+    assert len(_rows(pg_collector)) == 1

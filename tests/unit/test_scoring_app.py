@@ -1,5 +1,6 @@
 """The scoring app in-process (Starlette's TestClient) over a fake model: when a revoked key stops, what /explain
-may cost, whose request id a prediction is collected under, what a failed reload tells.
+may cost, whose request id a prediction is collected under, what a failed reload tells, and who may read /metrics,
+/openapi.json and /docs (the security review's informational notes).
 
 The fake predictor scores a text as len(text)/100, so these tests need no trained model; the batcher, collector
 (SQLite), key store and HTTP plumbing are the real ones.
@@ -7,6 +8,7 @@ The fake predictor scores a text as len(text)/100, so these tests need no traine
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -14,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from unittest.mock import ANY as ANY_TEXT
 
 import numpy as np
 import pytest
@@ -262,7 +265,7 @@ DOCUMENTATION_PAGES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redo
 
 
 def test_openapi_documents_every_endpoint_with_each_of_its_methods(home: Path, bundle_dir: Path) -> None:
-    with _service(Settings(home=home), str(bundle_dir)) as service:
+    with _service(Settings(home=home, docs_access="public"), str(bundle_dir)) as service:
         routes = {(route.path, method.lower()) for route in iter_route_contexts(service.app.routes)
                   if route.path not in DOCUMENTATION_PAGES for method in route.methods or () if method != "HEAD"}
         document = service.get("/openapi.json").json()
@@ -272,3 +275,94 @@ def test_openapi_documents_every_endpoint_with_each_of_its_methods(home: Path, b
     undescribed = [(path, method) for path, method in sorted(routes)
                    if not document["paths"][path][method].get("description")]
     assert undescribed == []  # each handler's docstring is its operation's text
+
+
+# --- what the service shows without a key: /metrics, /openapi.json, /docs, slash redirects --------------------
+
+
+@pytest.fixture()
+def admin_key(home: Path) -> str:
+    return ApiKeyStore(Settings(home=home).resolved_api_keys_file).create("admin")[0]
+
+
+def _exposed(client: TestClient, path: str, keys: dict[str, str]) -> dict[str, int]:
+    """The status of GET `path` without a key and with each of `keys` (name: key)."""
+    return {"none": client.get(path).status_code,
+            **{name: client.get(path, headers=_auth(k)).status_code for name, k in keys.items()}}
+
+
+def test_by_default_metrics_are_public_and_the_api_docs_are_off(home: Path, bundle_dir: Path) -> None:
+    with _service(Settings(home=home), str(bundle_dir)) as client:
+        assert client.get("/metrics").status_code == 200
+        assert {path: client.get(path).status_code for path in ("/openapi.json", "/docs", "/redoc")} == {
+            "/openapi.json": 404, "/docs": 404, "/redoc": 404}
+
+
+@pytest.mark.parametrize(("access", "expected"), [
+    ("off", {"none": 404, "scorer": 404, "admin": 404}),
+    ("public", {"none": 200, "scorer": 200, "admin": 200}),
+    ("scorer", {"none": 401, "scorer": 200, "admin": 200}),
+    ("admin", {"none": 401, "scorer": 403, "admin": 200}),
+])
+def test_metrics_access_decides_who_reads_metrics(home: Path, bundle_dir: Path, key: str, admin_key: str,
+                                                 access: str, expected: dict[str, int]) -> None:
+    with _service(Settings(home=home, metrics_access=access), str(bundle_dir)) as client:
+        assert _exposed(client, "/metrics", {"scorer": key, "admin": admin_key}) == expected
+
+
+@pytest.mark.parametrize(("access", "openapi", "docs"), [
+    ("off", {"none": 404, "scorer": 404, "admin": 404}, 404),
+    ("public", {"none": 200, "scorer": 200, "admin": 200}, 200),
+    ("scorer", {"none": 401, "scorer": 200, "admin": 200}, 404),  # a browser cannot send a key for the page
+    ("admin", {"none": 401, "scorer": 403, "admin": 200}, 404),
+])
+def test_docs_access_decides_who_reads_the_openapi_document_and_only_public_serves_the_page(
+        home: Path, bundle_dir: Path, key: str, admin_key: str, access: str, openapi: dict[str, int],
+        docs: int) -> None:
+    with _service(Settings(home=home, docs_access=access), str(bundle_dir)) as client:
+        assert _exposed(client, "/openapi.json", {"scorer": key, "admin": admin_key}) == openapi
+        assert client.get("/docs").status_code == docs
+        assert client.get("/redoc").status_code == 404
+
+
+def test_the_docs_page_loads_a_pinned_swagger_ui_bound_to_its_hashes(home: Path, bundle_dir: Path) -> None:
+    with _service(Settings(home=home, docs_access="public"), str(bundle_dir)) as client:
+        page = client.get("/docs").text
+
+    loaded = re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"[^>]*>', page)
+    assert sorted(loaded) == [f"https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.35.0/{name}"
+                              for name in ("swagger-ui-bundle.js", "swagger-ui.css")]
+    for tag in re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="[^"]+"[^>]*>', page):
+        assert re.search(r'integrity="sha384-[A-Za-z0-9+/]{64}"', tag) and 'crossorigin="anonymous"' in tag, tag
+    assert "url: \"/openapi.json\"" in page
+
+
+def test_the_openapi_document_names_the_bearer_scheme_exactly_on_the_routes_that_refuse_a_request_without_a_key(
+        home: Path, bundle_dir: Path) -> None:
+    with _service(Settings(home=home, docs_access="public", metrics_access="scorer"), str(bundle_dir)) as client:
+        document = client.get("/openapi.json").json()
+        assert document["components"]["securitySchemes"]["bearer"] == {
+            "type": "http", "scheme": "bearer", "description": ANY_TEXT}
+        declared, refused = set(), set()
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                if operation.get("security") == [{"bearer": []}]:
+                    declared.add((method, path))
+                status = client.request(method, path.replace("{model_name}", NAME)).status_code
+                if status == 401:
+                    refused.add((method, path))
+
+    assert declared == refused == {("post", "/score"), ("post", "/explain"), ("post", "/invocations"),
+                                   ("post", "/v2/models/{model_name}/infer"), ("post", "/admin/reload"),
+                                   ("get", "/metrics")}
+
+
+def test_a_path_with_a_trailing_slash_is_not_redirected_to_the_host_the_request_named(
+        home: Path, bundle_dir: Path) -> None:
+    with _service(Settings(home=home, docs_access="public"), str(bundle_dir)) as client:
+        paths = [path.replace("{model_name}", NAME) for path in client.get("/openapi.json").json()["paths"]]
+        answers = {path: client.post(path + "/", headers={"Host": "evil.example"}, follow_redirects=False)
+                   for path in paths}
+
+    assert {path: (a.status_code, a.headers.get("location")) for path, a in answers.items()} == {
+        path: (404, None) for path in paths}

@@ -64,3 +64,13 @@ def test_no_route_answers_a_server_error_to_malformed_input(client: TestClient, 
         for component in db.scalars(select(Component)):
             assert component.description.strip() and len(component.description) <= 1000
         assert db.scalar(select(func.count()).select_from(Component)) >= 1
+
+
+def test_a_path_with_a_trailing_slash_is_not_redirected_to_the_host_the_request_named(client: TestClient) -> None:
+    sign_in(client, "ada")
+    paths = sorted({path for _, path in _routes() if path != "/"} | {"/login", "/static"})
+    answers = {path: client.get(_paths(path, 1)[0] + "/", headers={"Host": "evil.example"}, follow_redirects=False)
+               for path in paths}
+
+    assert {path: (a.status_code, a.headers.get("location")) for path, a in answers.items()} == {
+        path: (404, None) for path in paths}

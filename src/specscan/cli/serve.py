@@ -27,7 +27,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0 in a container).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
 ) -> None:
-    """Serve the model over HTTP: /score, /v2 (KServe), /invocations (MLflow), /metrics, /docs."""
+    """Serve the model over HTTP: /score, /v2 (KServe), /invocations (MLflow), /metrics (and /docs if enabled)."""
     import uvicorn
 
     from specscan.http_server import uvicorn_options

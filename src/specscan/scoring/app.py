@@ -1,7 +1,8 @@
 """The scoring service: `create_app(...)` builds the FastAPI app around a loaded model.
 
 Endpoints: `/score` (Azure ML online endpoint), `/v2/...` (Open Inference Protocol),
-`/invocations` (MLflow scoring server), `/admin/reload`, `/metrics`, `/docs`.
+`/invocations` (MLflow scoring server), `/admin/reload`; `/metrics`, `/openapi.json` and `/docs` as the settings
+`metrics_access` and `docs_access` allow.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import pydantic_core
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import specscan
@@ -28,6 +29,7 @@ from specscan.scoring import v2
 from specscan.scoring.apikeys import ApiKeyStore
 from specscan.scoring.batcher import BatchStats, MicroBatcher, Scored, ServiceUnavailable
 from specscan.scoring.collector import Collector
+from specscan.scoring.docs import KEYED, SECURITY_SCHEMES, docs_page
 from specscan.scoring.explain import METHOD, Explanation, explain
 from specscan.scoring.http import (
     ApiError,
@@ -51,7 +53,7 @@ from specscan.scoring.schemas import (
 from specscan.scoring.served_model import ModelSource, ServedModel
 from specscan.scoring.telemetry import configure_tracing
 from specscan.scoring.throttle import PerCallerLimit
-from specscan.settings import Settings
+from specscan.settings import Access, Settings
 
 log = logging.getLogger(__name__)
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -171,9 +173,11 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
             if tracing is not None:
                 tracing.shutdown()
 
+    # No slash redirects: Starlette builds their Location from the Host header. The docs routes are added below.
     app = FastAPI(title="specscan scoring service", version=specscan.__version__, lifespan=lifespan,
                   description="Labels component descriptions compliant / non_compliant with an ONNX model. "
-                              "Send an API key as `Authorization: Bearer <key>`.")
+                              "Send an API key as `Authorization: Bearer <key>`.",
+                  docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     app.state.service = service
     too_slow = f"the request body did not arrive within {settings.body_timeout:g} s"
     app.add_middleware(BodyGuard, seconds=settings.body_timeout, drain_bytes=settings.max_drain_bytes,
@@ -183,7 +187,13 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
     _install_error_handlers(app)
     limit = settings.max_body_bytes
 
-    @app.post("/score", response_model=ScoreResponse, responses=ERRORS, openapi_extra=SCORE_BODY, tags=["scoring"])
+    def allow(request: Request, access: Access) -> None:
+        """Let the request through under `access`: anyone, or a caller with an API key of that role."""
+        if access in ("scorer", "admin"):
+            authorize(request, service.keys, access)
+
+    @app.post("/score", response_model=ScoreResponse, responses=ERRORS, openapi_extra={**SCORE_BODY, **KEYED},
+              tags=["scoring"])
     async def score(request: Request) -> Response:
         """Score texts: `{"data": ["text", ...]}` or a bare JSON list; label and probability of non_compliant."""
         authorize(request, service.keys, "scorer")
@@ -198,7 +208,8 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
                       "results": [{"label": label, "probability": float(p)}
                                   for label, p in zip(scored.labels, scored.probabilities.tolist(), strict=True)]})
 
-    @app.post("/explain", response_model=ExplainResponse, openapi_extra=_body_schema(ExplainRequest), tags=["scoring"],
+    @app.post("/explain", response_model=ExplainResponse, openapi_extra={**_body_schema(ExplainRequest), **KEYED},
+              tags=["scoring"],
               responses={**ERRORS, 429: {"model": ErrorResponse, "description": "Too many of this key's /explain "
                                                                                   "requests in flight (Retry-After)"}})
     async def explain_text(request: Request) -> Response:
@@ -221,7 +232,7 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
                       "words_truncated": explanation.truncated})
 
     @app.post("/invocations", response_model=InvocationResponse, responses=ERRORS,
-              openapi_extra=_body_schema(InvocationRequest), tags=["scoring"])
+              openapi_extra={**_body_schema(InvocationRequest), **KEYED}, tags=["scoring"])
     async def invocations(request: Request) -> Response:
         """MLflow scoring-server format: dataframe_split, dataframe_records or inputs."""
         authorize(request, service.keys, "scorer")
@@ -268,8 +279,8 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
         return {"name": current.name, "ready": True}
 
     @app.post("/v2/models/{model_name}/infer", response_model=v2.InferResponse,
-              responses={**ERRORS, 404: {"model": ErrorResponse}}, openapi_extra=_body_schema(v2.InferRequest),
-              tags=["open inference protocol"])
+              responses={**ERRORS, 404: {"model": ErrorResponse}},
+              openapi_extra={**_body_schema(v2.InferRequest), **KEYED}, tags=["open inference protocol"])
     async def infer(model_name: str, request: Request) -> Response:
         """Score a BYTES tensor `text`; outputs `label` (BYTES) and `probability` (FP32), JSON or binary."""
         _named(model_name)
@@ -287,7 +298,7 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
         media = headers.pop("content-type")
         return Response(content, media_type=media, headers=headers)
 
-    @app.post("/admin/reload", response_model=ReloadResponse, responses=ERRORS, tags=["admin"])
+    @app.post("/admin/reload", response_model=ReloadResponse, responses=ERRORS, openapi_extra=KEYED, tags=["admin"])
     async def reload(request: Request) -> ReloadResponse:
         """Switch to the version the alias names now (admin key)."""
         authorize(request, service.keys, "admin")
@@ -299,15 +310,32 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
             raise ApiError(503, f"reload failed, still serving version {service.model.version}; "
                                 "the service log has the reason") from None
 
-    @app.get("/metrics", tags=["operations"], response_class=Response)
-    async def metrics() -> Response:
-        """Prometheus metrics."""
-        return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
+    if settings.metrics_access != "off":
+        @app.get("/metrics", tags=["operations"], response_class=Response,
+                 openapi_extra=None if settings.metrics_access == "public" else KEYED,
+                 responses=None if settings.metrics_access == "public" else ERRORS)
+        async def metrics(request: Request) -> Response:
+            """Prometheus metrics."""
+            allow(request, settings.metrics_access)
+            return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    if settings.docs_access != "off":
+        @app.get("/openapi.json", include_in_schema=False)
+        async def openapi(request: Request) -> Response:
+            allow(request, settings.docs_access)
+            return JSONResponse(app.openapi())
+
+    if settings.docs_access == "public":  # a browser cannot send a key with the page's request for /openapi.json
+        @app.get("/docs", include_in_schema=False)
+        async def docs(request: Request) -> HTMLResponse:
+            return docs_page(app.title, request.scope.get("root_path", "") + "/openapi.json")
 
     @app.get("/ping", tags=["operations"])
     async def ping() -> dict[str, str]:
         """Liveness, as MLflow's scoring server answers it."""
         return {"status": "ok"}
+
+    _declare_bearer(app)
 
     def _named(model_name: str) -> ServedModel:
         current = service.model
@@ -316,6 +344,18 @@ def create_app(settings: Settings, source: ModelSource, model: ServedModel, *,
         return current
 
     return app
+
+
+def _declare_bearer(app: FastAPI) -> None:
+    """Add the bearer scheme the keyed routes name to the generated OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            generate().setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _parse_json(body: bytes) -> Any:

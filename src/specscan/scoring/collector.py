@@ -6,11 +6,15 @@ a committed batch survives the process being killed (SIGKILL), though not a powe
 
 The schema is this module's `predictions` table: a store is created whole on first use, and a
 column added since (nullable, like `client_request_id`) is added to an older store at start-up.
+`(request_id, item)` is unique; an older store gets that index at start-up unless it already holds
+a pair twice (from before request ids were always the service's own): then every row is kept, the
+index is left out, and a warning says how to find the pairs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -25,6 +29,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -32,6 +37,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    func,
     insert,
     inspect,
     select,
@@ -41,6 +47,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from specscan.errors import SpecscanError
 from specscan.private import private_sqlite
 
+log = logging.getLogger(__name__)
 TextPolicy = Literal["raw", "hash", "drop"]
 ExportFormat = Literal["parquet", "csv"]
 
@@ -62,6 +69,7 @@ predictions = Table(
     Column("latency_ms", Float, nullable=False),
     Column("caller", String(64), nullable=True),
     Column("client_request_id", String(64), nullable=True),  # the caller's X-Request-ID, if it sent one
+    Index("uq_predictions_request_item", "request_id", "item", unique=True),
 )
 COLUMNS = [c.name for c in predictions.columns if c.name != "id"]
 
@@ -131,6 +139,7 @@ class Collector:
         try:
             metadata.create_all(self.engine)
             _add_missing_columns(self.engine)
+            _add_unique_request_items(self.engine)
         except SQLAlchemyError as exc:
             raise CollectionError(f"cannot open the collection store {self._safe_url()}: {_first_line(exc)}") from exc
 
@@ -213,6 +222,38 @@ def _add_missing_columns(engine: Engine) -> None:
         except SQLAlchemyError:  # another process starting at the same time may have added it first
             if column.name not in {c["name"] for c in inspect(engine).get_columns(predictions.name)}:
                 raise
+
+
+def _add_unique_request_items(engine: Engine) -> None:
+    """Give an older store the unique index on (request_id, item), unless it holds a pair twice: then warn."""
+    index = next(i for i in predictions.indexes if i.name == "uq_predictions_request_item")
+
+    def present() -> bool:
+        return index.name in {i["name"] for i in inspect(engine).get_indexes(predictions.name)}
+
+    if present():
+        return
+    try:
+        index.create(engine, checkfirst=True)
+        log.info("the collection store's (request_id, item) pairs are now unique (index %s)", index.name)
+        return
+    except SQLAlchemyError as exc:
+        if present():  # another process starting at the same time made it
+            return
+        reason = _first_line(exc)
+    pairs = select(predictions.c.request_id, predictions.c.item).group_by(predictions.c.request_id,
+                                                                        predictions.c.item)
+    with engine.connect() as connection:
+        twice = connection.scalar(select(func.count()).select_from(
+            pairs.having(func.count() > 1).subquery()))
+    if not twice:
+        log.warning("could not make the collection store's (request_id, item) pairs unique, tried again at the next "
+                    "start: %s", reason)
+        return
+    log.warning("the collection store holds %d (request_id, item) pairs more than once, from before request ids "
+                "were the service's own, so the pairs are not made unique; every row is kept. List them with: "
+                "SELECT request_id, item, count(*) FROM predictions GROUP BY request_id, item HAVING count(*) > 1; "
+                "the index is made at the first start that finds none", twice)
 
 
 def _first_line(exc: BaseException) -> str:

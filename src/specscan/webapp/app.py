@@ -62,7 +62,9 @@ def create_app(settings: Settings, sessions: sessionmaker, classifier: Classifie
             if run_worker:
                 worker.stop()
 
-    app = FastAPI(title="specscan inventory", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    # no API docs (the app is pages), and no slash redirects: Starlette builds their Location from the Host header
+    app = FastAPI(title="specscan inventory", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+                  redirect_slashes=False)
     app.state.settings, app.state.sessions, app.state.classifier, app.state.worker = (
         settings, sessions, classifier, worker)
     app.state.login_throttle = Throttle(settings.login_throttle_per_minute)
