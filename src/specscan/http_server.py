@@ -8,8 +8,9 @@ client could hold connections open forever or send megabytes of headers (securit
   or after the previous answer (else 408, or just a close if nothing came), and fit in `max_header_bytes` (else
   431); an HTTP/1.1 request needs exactly one Host header (else 400, as RFC 9112 and h11 have it);
 - `BodyGuard` (ASGI middleware): a request body must arrive within `body_timeout` seconds of its head (else 408),
-  and a body the app answers without reading is read and discarded first, up to `max_drain_bytes`, so a client
-  that writes its whole body before reading gets the answer instead of a connection reset;
+  and a body of stated length the app answers without reading is read and discarded first, up to
+  `max_drain_bytes`, so a client that writes its whole body before reading gets the answer instead of a
+  connection reset (a chunked body is not waited for: the answer closes the connection);
 - `uvicorn_options`: the protocol, and uvicorn's own `limit_concurrency` and `timeout_keep_alive`, from settings.
 """
 
@@ -157,8 +158,8 @@ class RequestBody:
         """Read and discard the rest of the body: whether it all came, within the deadline and `drain_bytes`."""
         if self.complete:
             return True
-        if self.expects_continue or (self.declared or 0) > self.drain_bytes:  # not sent yet, or too long to wait for
-            return False
+        if self.expects_continue or self.declared is None or self.declared > self.drain_bytes:
+            return False  # not sent yet, of no stated length (chunked), or too long to wait for: close instead
         drained = 0
         with anyio.move_on_after(self.deadline - anyio.current_time()):
             while not self.complete and drained <= self.drain_bytes:

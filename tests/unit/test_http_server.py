@@ -287,12 +287,13 @@ def test_a_declared_body_longer_than_the_drain_bound_is_not_read_and_the_answer_
     assert client.status == 413 and client.closes
 
 
-def test_a_chunked_body_is_drained_only_up_to_the_bound() -> None:
-    client = Client([b"x" * 100] * 30, {"Transfer-Encoding": "chunked"})
+def test_a_chunked_body_of_no_stated_length_is_not_read_and_the_answer_closes() -> None:
+    # how long it is cannot be known before reading it, so it is not waited for (the web app's 411 relies on this)
+    client = Client([b"x" * 100] * 3, {"Transfer-Encoding": "chunked"})
 
     _guarded(_refuse_unread, client)
 
-    assert client.read == 11  # 1,100 bytes: past the 1,000-byte bound
+    assert client.read == 0
     assert client.status == 413 and client.closes
 
 
