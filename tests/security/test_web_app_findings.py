@@ -1,6 +1,10 @@
 """The security review's reproduction of F1 against a real `specscan app` process: parallel guesses on one
 account, the right password among them, with the per-address throttle off so that the lock-out itself is tested
-(`benchmarks/security_bench.py` runs 20 such bursts, and again with the throttle on)."""
+(`benchmarks/security_bench.py` runs 20 such bursts, and again with the throttle on).
+
+A lock-out checks at most SPECSCAN_LOGIN_MAX_FAILURES passwords of a burst, so the account locks once, and a right
+password sent while those checks hold every place is refused; before the fix the lock was looked at only before
+each check began, so every guess that arrived meanwhile was checked."""
 
 from __future__ import annotations
 
@@ -89,4 +93,15 @@ def test_f1_the_right_password_sent_while_parallel_guesses_hold_the_lock_outs_pl
     assert (right, set(statuses)) == (401, {401})
     assert _log_in(_browser(url), PASSWORD) == 401  # locked
     with sqlite3.connect(database) as db:
+        assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'user.locked'").fetchone() == (1,)
+
+
+def test_f1_a_burst_of_parallel_guesses_locks_the_account_once(app: tuple[str, Path]) -> None:
+    url, database = app
+    browsers = [_browser(url) for _ in range(GUESSES)]
+    with ThreadPoolExecutor(GUESSES) as pool:  # all at once, as the review sent them
+        statuses = list(pool.map(_log_in, browsers, [f"wrong-guess-{i:02d}" for i in range(GUESSES)]))
+
+    assert set(statuses) == {401}
+    with sqlite3.connect(database) as db:  # before the fix: 3 locks a burst, from 8 or more passwords checked
         assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'user.locked'").fetchone() == (1,)
