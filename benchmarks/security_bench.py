@@ -526,7 +526,7 @@ def main() -> int:
                             cwd=Path(__file__).parent).stdout.strip()
     results: dict[str, Any] = {"conditions": {
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "commit": commit, "cores": os.cpu_count(),
-        "python": platform.python_version(), "bundle": options.bundle.name,
+        "python": platform.python_version(), "bundle": str(options.bundle),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}}
     try:
         results["F1"] = f1(root, bursts=20, size=30)

@@ -332,6 +332,7 @@ def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[
                 raw.execute(sql)
 
         run_sqlite(OLD_PREDICTIONS)
+        run_sqlite(OLD_INDEXES)
         run_sqlite(OLD_ROW)
         yield f"sqlite:///{path}", run_sqlite
         return
@@ -347,12 +348,26 @@ def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[
 
     run_postgres(f"CREATE SCHEMA {schema}")
     run_postgres(OLD_PREDICTIONS.replace("id INTEGER NOT NULL PRIMARY KEY", "id SERIAL PRIMARY KEY"))
+    run_postgres(OLD_INDEXES)
     run_postgres(OLD_ROW)
     separator = "&" if "?" in postgres_url else "?"
     try:
         yield f"{postgres_url}{separator}options=-csearch_path%3D{schema}", run_postgres
     finally:
         run_postgres(f"DROP SCHEMA {schema} CASCADE")
+
+
+OLD_INDEXES = "CREATE INDEX ix_predictions_request_id ON predictions (request_id)"
+
+
+def _indexes(url: str) -> set[str]:
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        return {index["name"] for index in inspect(engine).get_indexes("predictions")}
+    finally:
+        engine.dispose()
 
 
 def _pairs(url: str) -> list[tuple[str, int]]:
@@ -371,9 +386,11 @@ def _write(url: str, records: list[Record]) -> None:
         collector.close()
 
 
-def test_a_request_item_pair_is_collected_once(old_store: tuple[str, Callable[[str], None]]) -> None:
+def test_an_older_store_gets_the_unique_pairs_index_in_place_of_its_request_id_index_and_collects_a_pair_once(
+        old_store: tuple[str, Callable[[str], None]]) -> None:
     url, _ = old_store
     _write(url, [_record(0), _record(1)])
+    assert _indexes(url) == {"uq_predictions_request_item"}  # each insert updates no more indexes than before
 
     with pytest.raises(CollectionError, match="collection write failed"):
         _write(url, [_record(2), _record(0)])  # the batch fails whole: the new pair is not kept either
@@ -395,16 +412,19 @@ def test_a_store_holding_a_pair_twice_keeps_every_row_starts_and_says_how_to_fin
     assert len(warnings) == 2 and all("holds 2 (request_id, item) pairs more than once" in w and
                                       "HAVING count(*) > 1" in w for w in warnings)
     assert _pairs(url) == [("old-1", 0), ("old-1", 0), ("old-2", 0), ("old-2", 0), ("req-0", 0), ("req-0", 0)]
+    assert _indexes(url) == {"ix_predictions_request_id"}  # look-ups by request id stay fast
 
     run("DELETE FROM predictions WHERE id IN (2, 4, 6)")  # the operator resolves them: the next start makes the index
     caplog.clear()
     with pytest.raises(CollectionError):
         _write(url, [_record(0)])
     assert [r for r in caplog.records if r.levelname == "WARNING"] == []
+    assert _indexes(url) == {"uq_predictions_request_item"}
 
 
-def test_a_new_store_collects_a_request_item_pair_once(collector: Collector) -> None:
+def test_a_new_store_collects_a_request_item_pair_once(collector: Collector, sqlite_path: Path) -> None:
     collector.write([_record(0)])
+    assert _indexes(f"sqlite:///{sqlite_path}") == {"uq_predictions_request_item", "ix_predictions_scored_at"}
 
     with pytest.raises(CollectionError, match="collection write failed"):
         collector.write([_record(0)])

@@ -6,9 +6,10 @@ a committed batch survives the process being killed (SIGKILL), though not a powe
 
 The schema is this module's `predictions` table: a store is created whole on first use, and a
 column added since (nullable, like `client_request_id`) is added to an older store at start-up.
-`(request_id, item)` is unique; an older store gets that index at start-up unless it already holds
-a pair twice (from before request ids were always the service's own): then every row is kept, the
-index is left out, and a warning says how to find the pairs.
+`(request_id, item)` is unique; that index also serves look-ups by request id. An older store gets it
+at start-up in place of its index on `request_id` alone (so each insert still updates as many
+indexes), unless it already holds a pair twice (from before request ids were always the service's
+own): then every row is kept, the old index stays, and a warning says how to find the pairs.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ predictions = Table(
     "predictions",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("request_id", String(64), nullable=False, index=True),
+    Column("request_id", String(64), nullable=False),
     Column("item", Integer, nullable=False),
     Column("scored_at", DateTime(timezone=True), nullable=False, index=True),
     Column("endpoint", String(32), nullable=False),
@@ -69,8 +70,9 @@ predictions = Table(
     Column("latency_ms", Float, nullable=False),
     Column("caller", String(64), nullable=True),
     Column("client_request_id", String(64), nullable=True),  # the caller's X-Request-ID, if it sent one
-    Index("uq_predictions_request_item", "request_id", "item", unique=True),
+    Index("uq_predictions_request_item", "request_id", "item", unique=True),  # also finds a request's rows
 )
+REQUEST_ID_INDEX = "ix_predictions_request_id"  # an older store's index on request_id alone
 COLUMNS = [c.name for c in predictions.columns if c.name != "id"]
 
 
@@ -225,7 +227,8 @@ def _add_missing_columns(engine: Engine) -> None:
 
 
 def _add_unique_request_items(engine: Engine) -> None:
-    """Give an older store the unique index on (request_id, item), unless it holds a pair twice: then warn."""
+    """Give an older store the unique index on (request_id, item) in place of the one on request_id alone, unless
+    it holds a pair twice: then warn."""
     index = next(i for i in predictions.indexes if i.name == "uq_predictions_request_item")
 
     def present() -> bool:
@@ -234,7 +237,9 @@ def _add_unique_request_items(engine: Engine) -> None:
     if present():
         return
     try:
-        index.create(engine, checkfirst=True)
+        with engine.begin() as connection:  # one transaction: never neither index
+            index.create(connection, checkfirst=True)
+            connection.exec_driver_sql(f"DROP INDEX IF EXISTS {REQUEST_ID_INDEX}")
         log.info("the collection store's (request_id, item) pairs are now unique (index %s)", index.name)
         return
     except SQLAlchemyError as exc:

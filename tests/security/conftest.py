@@ -1,0 +1,8 @@
+"""The security review's reproductions reuse the integration tests' process helpers (`scoring_support`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "integration"))
