@@ -323,6 +323,21 @@ def test_postgres_stores_each_text_column_at_its_full_width_and_refuses_one_char
 
 
 @pytest.mark.postgres
+def test_postgres_a_connection_dropped_while_idle_is_replaced_before_the_next_write(
+        pg_collector: Collector, postgres_url: str) -> None:
+    import psycopg
+
+    with pg_collector.engine.connect() as connection:  # the one pooled connection, idle once returned
+        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with psycopg.connect(postgres_url, autocommit=True) as admin:  # as a server restart or an idle timeout would
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (backend,)).fetchone() == (True,)
+
+    pg_collector.write([_record(0)])
+
+    assert _rows(pg_collector) == [_as_row(_record(0))]
+
+
+@pytest.mark.postgres
 def test_postgres_reader_that_stops_early_closes_its_cursor(pg_collector: Collector) -> None:
     pg_collector.write([_record(i) for i in range(5)])
 
