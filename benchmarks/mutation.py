@@ -129,7 +129,9 @@ def cosmic_ray(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def keep_sample(session: Path, size: int, seed: int) -> int:
     """Leaves a seeded random sample of `size` mutants in the session (all when `size` is 0); how many there were."""
     with contextlib.closing(sqlite3.connect(session)) as db, db:
-        jobs = sorted(job for (job,) in db.execute("SELECT job_id FROM work_items"))
+        # ordered by what each mutant is (job ids are random per session), so a seed picks the same mutants
+        jobs = [job for (job,) in db.execute("SELECT job_id FROM mutation_specs ORDER BY operator_name, "
+                                             "occurrence, start_pos_row, start_pos_col")]
         if 0 < size < len(jobs):
             kept = set(random.Random(seed).sample(jobs, size))
             dropped = [(job,) for job in jobs if job not in kept]

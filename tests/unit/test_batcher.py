@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from specscan.scoring.batcher import MicroBatcher, Scored, ServiceUnavailable
+from specscan.scoring.batcher import MAX_PENDING_COMMITS, BatchStats, MicroBatcher, Scored, ServiceUnavailable
 from specscan.scoring.collector import CollectionError, Record, TextPolicy
 from specscan.scoring.served_model import ServedModel
 
@@ -86,14 +86,14 @@ class StillClock(asyncio.SelectorEventLoop):
 
 def _run(scenario: Callable[[MicroBatcher], Awaitable[Any]], *, model: Callable[[], ServedModel],
          store: FakeStore, max_batch_size: int = 8, max_wait: float = 0.02,
-         text_policy: TextPolicy = "raw", clock: StillClock | None = None) -> Any:
+         text_policy: TextPolicy = "raw", clock: StillClock | None = None, stats: BatchStats | None = None) -> Any:
     """Run `scenario` against a started batcher, always stopping it afterwards, within TIMEOUT. On a `clock`
     that stands still, a real-time watchdog moves it on by a second every TIMEOUT, so a wait on a timer ends
     (and shows as `clock.now` > 0) instead of hanging the suite."""
 
     async def main() -> Any:
         batcher = MicroBatcher(model, store.write, max_batch_size=max_batch_size, max_wait=max_wait,
-                               text_policy=text_policy)
+                               text_policy=text_policy, stats=stats)
         batcher.start()
         try:
             return await asyncio.wait_for(scenario(batcher), TIMEOUT)
@@ -318,6 +318,100 @@ def test_a_failed_prediction_is_service_unavailable_and_writes_nothing() -> None
     _run(scenario, model=lambda: _model(1, FakePredictor(fail=True)), store=store)
 
     assert store.batches == []
+
+
+def test_after_a_failed_prediction_the_batcher_goes_on_scoring() -> None:
+    predictor, store = FakePredictor(fail=True), FakeStore()
+
+    async def scenario(batcher: MicroBatcher) -> Scored:
+        with pytest.raises(ServiceUnavailable, match="scoring failed"):
+            await _score(batcher, ["a"])
+        predictor.fail = False
+        return await _score(batcher, [LONG])
+
+    assert _run(scenario, model=lambda: _model(1, predictor), store=store).labels == ["non_compliant"]
+    assert predictor.calls == [[LONG]]
+
+
+def test_a_lone_request_whose_commit_fails_is_answered_503_without_a_second_attempt() -> None:
+    store, attempts = FakeStore(), []
+    write = store.write
+
+    def fails_once(records: list[Record]) -> None:  # a second attempt would succeed, and must not be made
+        attempts.append([r.text for r in records])
+        if len(attempts) == 1:
+            raise CollectionError("collection write failed: disk I/O error")
+        write(records)
+
+    store.write = fails_once  # type: ignore[method-assign]
+
+    async def scenario(batcher: MicroBatcher) -> None:
+        with pytest.raises(ServiceUnavailable, match="could not be recorded"):
+            await _score(batcher, ["a", "b"])
+
+    _run(scenario, model=_model, store=store)
+
+    assert attempts == [["a", "b"]] and store.batches == []
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> Awaitable[None]:
+    """Polls `condition` on the event loop until it holds; fails naming `what` after 4 s (a hang guard)."""
+    async def polling() -> None:
+        deadline = time.monotonic() + 4
+        while not condition():
+            assert time.monotonic() < deadline, f"never {what}"
+            await asyncio.sleep(0.01)
+
+    return polling()
+
+
+def test_at_most_max_pending_commits_batches_wait_on_the_store_and_the_next_is_held_back_scored() -> None:
+    predictor, store, stats = FakePredictor(), FakeStore(), BatchStats()
+    store.gate = threading.Event()
+
+    async def scenario(batcher: MicroBatcher) -> list[Scored]:
+        tasks = [asyncio.create_task(_score(batcher, [f"text {i}"])) for i in range(MAX_PENDING_COMMITS + 2)]
+        await wait_for(lambda: stats.pending_records() == MAX_PENDING_COMMITS, "all commit slots taken")
+        await wait_for(lambda: len(predictor.calls) == MAX_PENDING_COMMITS + 1, "the next batch scored")
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert (stats.pending_records(), len(predictor.calls)) == (MAX_PENDING_COMMITS, MAX_PENDING_COMMITS + 1)
+        assert not any(task.done() for task in tasks)
+        store.gate.set()  # type: ignore[union-attr]
+        return await asyncio.gather(*tasks)
+
+    answers = _run(scenario, model=lambda: _model(1, predictor), store=store, max_batch_size=1, max_wait=0,
+                   stats=stats)
+
+    assert MAX_PENDING_COMMITS == 4 and len(answers) == 6 and len(store.batches) == 6
+    assert stats.pending_records() == 0 and stats.collection_lag() == 0.0
+
+
+def test_batch_and_commit_durations_latencies_and_the_collection_lag_are_measured_from_their_start() -> None:
+    batches: list[tuple[int, float]] = []
+    commits: list[tuple[int, float]] = []
+    stats = BatchStats(on_batch=lambda size, seconds: batches.append((size, seconds)),
+                       on_commit=lambda size, seconds: commits.append((size, seconds)))
+    store = FakeStore()
+    store.gate = threading.Event()
+    lags: list[float] = []
+
+    async def scenario(batcher: MicroBatcher) -> Scored:
+        task = asyncio.create_task(_score(batcher, ["a", "b", "c"]))
+        assert await asyncio.to_thread(store.entered.wait, TIMEOUT), "write was never called"
+        lags.append(stats.collection_lag())
+        store.gate.set()  # type: ignore[union-attr]
+        return await task
+
+    started = time.monotonic()
+    _run(scenario, model=_model, store=store, stats=stats)
+    elapsed = time.monotonic() - started
+
+    [(size, scoring_s)] = batches
+    [(committed, commit_s)] = commits
+    assert (size, committed) == (3, 3)
+    assert 0 <= scoring_s <= elapsed and 0 <= commit_s <= elapsed and 0 < lags[0] <= elapsed
+    assert all(0 < r.latency_ms <= elapsed * 1000 for r in store.batches[0])
 
 
 def test_a_model_swapped_between_batches_answers_the_later_requests() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import sqlite3
@@ -132,6 +133,14 @@ def test_export_writes_the_same_rows_as_read_and_leaves_no_partial_file(
     assert sorted(p.name for p in output.parent.iterdir()) == [output.name]
 
 
+def test_export_creates_the_folders_it_writes_into(collector: Collector, tmp_path: Path) -> None:
+    collector.write([_record(i) for i in range(3)])
+    output = tmp_path / "exports" / "2026-11" / "collected.parquet"
+
+    assert collector.export(output, fmt="parquet") == 3
+    assert pq.read_table(output).num_rows == 3
+
+
 def test_parquet_and_csv_exports_agree(collector: Collector, tmp_path: Path) -> None:
     collector.write([_record(i, at=T0 + timedelta(seconds=i)) for i in range(4)])
 
@@ -224,6 +233,26 @@ OLD_ROW = ("INSERT INTO predictions (request_id, item, scored_at, endpoint, mode
            "'score', 'specscan', 2, 'old text', NULL, 'compliant', 0.25, 3.5, 'k0')")
 
 
+REQUIRED = ("request_id", "item", "endpoint", "model_name", "model_version", "label", "probability", "latency_ms")
+
+
+@pytest.mark.parametrize("missing", REQUIRED)
+def test_a_record_lacking_a_required_field_is_refused_with_its_batch_and_nothing_is_stored(
+        collector: Collector, missing: str) -> None:
+    incomplete = dataclasses.replace(_record(1), **{missing: None})
+
+    with pytest.raises(CollectionError, match="collection write failed"):
+        collector.write([_record(0), incomplete])
+    assert _rows(collector) == []  # the whole batch, in one transaction
+
+
+def test_a_collected_record_cannot_be_changed_once_made() -> None:
+    record = _record(0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.label = "compliant"  # type: ignore[misc]
+    assert not hasattr(record, "__dict__")  # slots: nothing can be added to it either
+
+
 def test_a_store_from_before_client_request_id_gains_the_column_and_keeps_its_rows(sqlite_path: Path) -> None:
     sqlite_path.parent.mkdir(parents=True)
     with sqlite3.connect(sqlite_path) as raw:
@@ -276,6 +305,36 @@ def test_postgres_round_trip_and_since_in_any_zone(pg_collector: Collector) -> N
     assert _rows(pg_collector, since=T0 + timedelta(minutes=3)) == [_as_row(r) for r in written[3:]]
     assert _rows(pg_collector, since=(T0 + timedelta(minutes=3)).astimezone(PLUS_TWO)) == \
         [_as_row(r) for r in written[3:]]
+
+
+WIDTHS = {"request_id": 64, "endpoint": 32, "model_name": 200, "label": 32, "caller": 64, "client_request_id": 64}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("column", sorted(WIDTHS))
+def test_postgres_stores_each_text_column_at_its_full_width_and_refuses_one_character_more(
+        pg_collector: Collector, column: str) -> None:
+    widest = dataclasses.replace(_record(0), **{column: "x" * WIDTHS[column]})
+    pg_collector.write([widest])
+    with pytest.raises(CollectionError, match="collection write failed"):
+        pg_collector.write([dataclasses.replace(_record(1), **{column: "x" * (WIDTHS[column] + 1)})])
+
+    assert _rows(pg_collector) == [_as_row(widest)]  # kept whole, never truncated
+
+
+@pytest.mark.postgres
+def test_postgres_a_connection_dropped_while_idle_is_replaced_before_the_next_write(
+        pg_collector: Collector, postgres_url: str) -> None:
+    import psycopg
+
+    with pg_collector.engine.connect() as connection:  # the one pooled connection, idle once returned
+        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with psycopg.connect(postgres_url, autocommit=True) as admin:  # as a server restart or an idle timeout would
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (backend,)).fetchone() == (True,)
+
+    pg_collector.write([_record(0)])
+
+    assert _rows(pg_collector) == [_as_row(_record(0))]
 
 
 @pytest.mark.postgres

@@ -195,3 +195,15 @@ def test_a_slice_drop_of_exactly_the_tolerance_is_allowed() -> None:
     assert decide([candidate], [champion], at_tolerance).passed
     assert not decide([candidate], [champion], at_tolerance.model_copy(
         update={"max_slice_regression": drop - 0.001})).passed
+
+
+def test_an_overall_drop_of_exactly_the_tolerance_is_allowed() -> None:
+    champion = report("test", {"lead": (100, 0)})
+    candidate = report("test", {"lead": (100, 20)})
+    drop = champion.overall.macro_f1 - candidate.overall.macro_f1
+    at_tolerance = GATE.model_copy(update={"min_macro_f1": {"test": 0.0}, "max_regression": drop,
+                                           "max_slice_regression": 1.0})
+
+    assert decide([candidate], [champion], at_tolerance).passed
+    assert not decide([candidate], [champion], at_tolerance.model_copy(
+        update={"max_regression": drop - 0.001})).passed

@@ -403,3 +403,14 @@ def test_a_page_polling_by_itself_does_not_keep_an_idle_session_alive(
     client.get("/components")
     with sessions() as db:
         assert db.scalar(select(WebSession.last_seen_at)) > utcnow() - timedelta(minutes=1)
+
+
+def test_an_id_beyond_the_databases_integer_range_is_a_400_and_the_largest_within_it_a_404(
+        client: TestClient) -> None:
+    csrf = sign_in(client, "ada")
+    largest = 2**31 - 1  # INTEGER on SQLite and PostgreSQL alike
+    assert client.get(f"/components/{largest}").status_code == 404
+    assert [client.get(f"/components/{bad}").status_code for bad in (0, -1, largest + 1)] == [400, 400, 400]
+    role = {"csrf_token": csrf, "role": "reviewer"}
+    assert client.post(f"/admin/users/{largest}/role", data=role).status_code == 404
+    assert [client.post(f"/admin/users/{bad}/role", data=role).status_code for bad in (0, largest + 1)] == [400, 400]
