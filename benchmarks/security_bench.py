@@ -39,7 +39,6 @@ import re
 import secrets
 import selectors
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -54,21 +53,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from servers import free_port, log, stop_process
 
 LOGIN_MAX_FAILURES = 5  # the default of SPECSCAN_LOGIN_MAX_FAILURES
 TEXT = "Front brake pad set, low-metallic, copper-free, E-marked to UN ECE R90"
 HEADER_TIMEOUT, BODY_TIMEOUT = 2.0, 3.0
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("SPECSCAN_")}
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -114,13 +104,7 @@ def running(command: str, home: Path, *args: str, env: dict[str, str] | None = N
             time.sleep(0.1)
         yield server
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -18,8 +18,6 @@ import argparse
 import json
 import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,20 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from servers import free_port, log, stop_process
 
 TEXT = ("Front brake pad set for passenger cars, low-metallic friction compound, copper content below 0.5 % "
         "by weight, asbestos-free, E-marked to UN ECE R90, OEM replacement part")
 CONNECTIONS = 32
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def new_key(src: Path, home: Path) -> str:
@@ -96,12 +85,7 @@ def measure(src: Path, bundle: Path, duration: float, work: Path) -> dict[str, A
                                 check=True).stdout
         cpu = cpu_seconds(process.pid) - cpu_before
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     count = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)

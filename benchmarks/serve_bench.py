@@ -33,7 +33,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -46,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from procfs import processes
+from servers import free_port, log
 
 TEXT = ("Front brake pad set for passenger cars, low-metallic friction compound, copper content below 0.5 % "
         "by weight, asbestos-free, E-marked to UN ECE R90, OEM replacement part")
@@ -70,17 +70,7 @@ class BenchFailure(Exception):
     """A phase could not be measured honestly (server failed, non-2xx answers, lost records)."""
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 # --- servers --------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _group_members(pgid: int) -> list[int]:
