@@ -646,7 +646,7 @@ def twin(record: Record, r: random.Random) -> Record | None:
                 options.append(partial(_move_figure, r, component, claim))
             if claim.kind in ("present", "absent") and not component.said_by_part and claim.substance != "pfas":
                 options.append(partial(_flip_presence, component, i))
-    if copy.approval != "silent" and copy.category in _LOOKALIKE:
+    if copy.approval != "silent":
         options.append(partial(_swap_category, r, copy))
     r.shuffle(options)
     if not any(change() for change in options[:3]):
@@ -694,7 +694,13 @@ def _flip_presence(component: Component, index: int) -> bool:
 
 
 def _swap_category(r: random.Random, record: Record) -> bool:
-    category = _LOOKALIKE[record.category]
+    """The part moved across the closed list: to its look-alike when it has one (half the time), else to
+    any category on the other side, so that a horn or a wiper "not E-marked" is seen beside a lamp."""
+    safety = record.category in rules.SAFETY_CRITICAL
+    if record.category in _LOOKALIKE and r.random() < 0.5:
+        category = _LOOKALIKE[record.category]
+    else:
+        category = _pick(r, [c for c in M.CATEGORIES if (c in rules.SAFETY_CRITICAL) != safety])
     record.category = category
     record.part = _pick(r, M.PARTS[category])
     return True
