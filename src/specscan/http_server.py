@@ -17,13 +17,12 @@ client could hold connections open forever or send megabytes of headers (securit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import math
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-import anyio
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -135,22 +134,25 @@ class RequestBody:
     def __init__(self, headers: dict[bytes, bytes], receive: Receive, *, seconds: float, drain_bytes: int) -> None:
         length = headers.get(b"content-length", b"")
         self._receive = receive
-        self.deadline = anyio.current_time() + seconds
+        self.deadline = asyncio.get_running_loop().time() + seconds
         self.drain_bytes = drain_bytes
         self.declared = int(length) if length.isdigit() else None
         self.expects_continue = headers.get(b"expect", b"").lower() == b"100-continue"
         self.complete = False
-        self.reading = anyio.CancelScope()  # around the app: cancelled when a read passes the deadline
+        # around the app, armed only while it waits for the body: the app is cancelled when a read passes the
+        # deadline (asyncio's own timeout: ~5 µs a request less than anyio's cancel scope)
+        self.reading = asyncio.timeout(None)
 
     async def receive(self) -> Message:
         """The next body message; past the deadline, the app is cancelled instead."""
         if self.complete:  # e.g. waiting for a disconnect: not the body's time
             return await self._receive()
-        self.reading.deadline = self.deadline
+        self.reading.reschedule(self.deadline)
         try:
             message = await self._receive()
         finally:
-            self.reading.deadline = math.inf
+            if not self.reading.expired():
+                self.reading.reschedule(None)
         self._note(message)
         return message
 
@@ -161,11 +163,12 @@ class RequestBody:
         if self.expects_continue or self.declared is None or self.declared > self.drain_bytes:
             return False  # not sent yet, of no stated length (chunked), or too long to wait for: close instead
         drained = 0
-        with anyio.move_on_after(self.deadline - anyio.current_time()):
-            while not self.complete and drained <= self.drain_bytes:
-                message = await self._receive()
-                self._note(message)
-                drained += len(message.get("body", b""))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(self.deadline):
+                while not self.complete and drained <= self.drain_bytes:
+                    message = await self._receive()
+                    self._note(message)
+                    drained += len(message.get("body", b""))
         return self.complete and drained <= self.drain_bytes
 
     def _note(self, message: Message) -> None:
@@ -200,9 +203,13 @@ class BodyGuard:
                     message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             await send(message)
 
-        with body.reading:
-            await self.app(scope, body.receive, send_after_body)
-        if body.reading.cancelled_caught and not answered:
+        try:
+            async with body.reading:
+                await self.app(scope, body.receive, send_after_body)
+        except TimeoutError:
+            if not body.reading.expired():
+                raise  # the app's own
+        if body.reading.expired() and not answered:
             log.info("request body not in after %s s: 408", self.seconds)
             response = self.too_slow(scope)
             response.headers["connection"] = "close"
