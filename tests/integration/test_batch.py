@@ -196,11 +196,11 @@ def test_a_run_that_breaks_midway_leaves_no_partial_output(champion: tuple[Path,
     score = predictor.predict_proba
     calls = []
 
-    def breaks_on_the_third_chunk(texts: list[str], *, batch_size: int) -> np.ndarray:
+    def breaks_on_the_third_chunk(texts: list[str]) -> np.ndarray:
         calls.append(len(texts))
         if len(calls) == 3:
             raise OSError("disk full")
-        return score(texts, batch_size=batch_size)
+        return score(texts)
 
     predictor.predict_proba = breaks_on_the_third_chunk  # type: ignore[method-assign]
 

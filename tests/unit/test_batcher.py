@@ -25,20 +25,18 @@ TIMEOUT = 5.0  # no scenario may hang the suite
 
 
 class FakePredictor:
-    """Scores len(text)/100; records every call, its batch_size and the thread it ran on."""
+    """Scores len(text)/100; records every call and the thread it ran on."""
 
     def __init__(self, fail: bool = False) -> None:
         self.manifest = SimpleNamespace(labels=LABELS, threshold=0.5)
         self.calls: list[list[str]] = []
-        self.batch_sizes: list[int] = []
         self.threads: list[str] = []
         self.fail = fail
 
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if self.fail:
             raise RuntimeError("onnxruntime exploded")
         self.calls.append(list(texts))
-        self.batch_sizes.append(batch_size)
         self.threads.append(threading.current_thread().name)
         return np.array([len(t) / 100 for t in texts], dtype=np.float32)
 
@@ -163,7 +161,6 @@ def test_a_request_larger_than_max_batch_size_goes_alone_in_one_call() -> None:
     small, large, tail = _run(scenario, model=lambda: _model(1, predictor), store=store, max_batch_size=4)
 
     assert predictor.calls == [["small"], big, ["tail"]]
-    assert predictor.batch_sizes[1] >= len(big)  # the predictor is not asked to split it either
     assert large.probabilities.tolist() == pytest.approx([len(t) / 100 for t in big])
     assert small.labels == tail.labels == ["compliant"]
 

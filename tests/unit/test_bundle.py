@@ -87,7 +87,7 @@ class Fixed(Predictor):
 
     probabilities = np.array([0.0, 0.4999, 0.5, 0.6, 0.93], dtype=np.float32)
 
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.probabilities[: len(texts)]
 
 
@@ -170,11 +170,12 @@ def test_predict_proba_of_no_texts_is_empty(bundle: Bundle) -> None:
     assert Predictor(bundle.path).predict([]) == []
 
 
-def test_a_texts_probability_does_not_depend_on_the_batch_size(bundle: Bundle) -> None:
+def test_a_texts_probability_does_not_depend_on_the_texts_scored_with_it(bundle: Bundle) -> None:
     predictor = Predictor(bundle.path)
-    texts = ["lead", *TEXTS[:5]]
-    np.testing.assert_allclose(predictor.predict_proba(texts, batch_size=1),
-                               predictor.predict_proba(texts), atol=1e-6)
+    texts = ["lead", *TEXTS] * 4  # several groups, encoded on the other thread while the one before is scored
+    assert len(texts) > 2 * SUB_BATCH
+    one_by_one = np.concatenate([predictor.predict_proba([text]) for text in texts])
+    np.testing.assert_allclose(predictor.predict_proba(texts), one_by_one, atol=1e-6)
 
 
 def test_rows_of_a_batch_run_in_length_groups_with_the_same_scores_as_one_by_one(bundle: Bundle) -> None:

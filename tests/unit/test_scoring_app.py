@@ -46,7 +46,7 @@ class FakePredictor:
         self.entered = threading.Event()
         self.gate: threading.Event | None = None
 
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return np.array([min(len(t) / 100, 1.0) for t in texts], dtype=np.float32)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

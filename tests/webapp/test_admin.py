@@ -45,7 +45,7 @@ class LengthPredictor:
 
     manifest = SimpleNamespace(labels=("compliant", "non_compliant"), threshold=0.5)
 
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return np.array([min(len(t) / 100, 1.0) for t in texts], dtype=np.float32)
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +35,9 @@ class Predictor:
         self.bundle_dir = bundle_dir
         self.manifest: BundleManifest = read_manifest(bundle_dir)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = intra_op_threads or min(4, os.cpu_count() or 1)
+        # one thread: a recurrent network over a few rows does not split across threads, and a second core is
+        # better spent normalising and tokenising the next group (`predict_proba`)
+        options.intra_op_num_threads = intra_op_threads or 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
@@ -45,6 +47,7 @@ class Predictor:
             self.normalise = normaliser.for_spec(self.manifest.normaliser)
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelLoadError(f"cannot load model bundle {bundle_dir}: {exc}") from exc
+        self._encoder = ThreadPoolExecutor(1, thread_name_prefix="encode")  # its thread starts on first use
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Token ids exactly as the model saw them in training: normalised, then tokenised."""
@@ -70,20 +73,24 @@ class Predictor:
         (probabilities,) = self.session.run([self.manifest.output_name], {self.manifest.input_name: ids})
         return probabilities[:, 1]
 
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probability of non_compliant for each text, float32 [n].
 
-        Texts are batched by length, so a batch pads little; a text's score does not depend on
-        its batch (the networks read each text within its own length), only the speed does.
+        The texts run in groups of SUB_BATCH of similar length (a group pads little); while ONNX Runtime
+        scores one group, which frees the GIL, another thread normalises and tokenises the next one. A
+        text's score does not depend on its group (the networks read each text within its own length).
         """
-        if len(texts) <= batch_size:
-            return self.predict_ids(self.encode(texts)) if len(texts) else np.zeros(0, dtype=np.float32)
+        if len(texts) <= SUB_BATCH:
+            return self._run(self.encode(texts)) if len(texts) else np.zeros(0, dtype=np.float32)
         order = np.argsort(np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)), kind="stable")
-        ranked = [texts[i] for i in order]
+        groups = [order[start:start + SUB_BATCH] for start in range(0, len(texts), SUB_BATCH)]
         probabilities = np.empty(len(texts), dtype=np.float32)
-        for start in range(0, len(ranked), batch_size):
-            probabilities[order[start:start + batch_size]] = self.predict_ids(
-                self.encode(ranked[start:start + batch_size]))
+        encoded = self._encoder.submit(self.encode, [texts[i] for i in groups[0]])
+        for k, rows in enumerate(groups):
+            ids = encoded.result()
+            if k + 1 < len(groups):
+                encoded = self._encoder.submit(self.encode, [texts[i] for i in groups[k + 1]])
+            probabilities[rows] = self._run(ids)
         return probabilities
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:

@@ -35,7 +35,6 @@ from specscan.errors import DataValidationError, SpecscanError
 
 OnError = Literal["skip", "fail"]
 CHUNK_ROWS = 16_384
-PREDICT_BATCH = 256
 CSV_BLOCK_BYTES = 1 << 20
 OUTPUT_SCHEMA = pa.schema([
     ("id", pa.string()),
@@ -84,8 +83,8 @@ class BatchResult(BaseModel):
         return self.rows_read / self.seconds if self.seconds > 0 else 0.0
 
 
-def score_local(job: BatchJob, *, chunk_rows: int = CHUNK_ROWS, batch_size: int = PREDICT_BATCH,
-                progress: bool = True, predictor: Predictor | None = None) -> BatchResult:
+def score_local(job: BatchJob, *, chunk_rows: int = CHUNK_ROWS, progress: bool = True,
+                predictor: Predictor | None = None) -> BatchResult:
     """Score `job.input` in chunks into `job.output` (Parquet) and the rejected rows into the errors file."""
     started = time.perf_counter()
     source = check_input(job.input, id_column=job.id_column, text_column=job.text_column)
@@ -107,7 +106,7 @@ def score_local(job: BatchJob, *, chunk_rows: int = CHUNK_ROWS, batch_size: int 
                 if rejected and job.on_error == "fail":
                     raise first_bad_row(job.input, rejected[0])
                 errors.write(rejected)
-                probabilities = predictor.predict_proba(checked.texts, batch_size=batch_size)
+                probabilities = predictor.predict_proba(checked.texts)
                 if checked.ids:
                     writer.write_table(output_table(checked.ids, probabilities, predictor.manifest, job))
                 read += len(chunk.rows) + len(chunk.malformed)

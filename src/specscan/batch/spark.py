@@ -30,7 +30,6 @@ from pyspark.sql.types import StringType, StructField, StructType
 from specscan.artifact.bundle import read_manifest
 from specscan.batch.local import (
     CHUNK_ROWS,
-    PREDICT_BATCH,
     BatchJob,
     BatchResult,
     check_paths,
@@ -67,7 +66,7 @@ _PREDICTORS: dict[tuple[str, int], Predictor] = {}
 
 
 def score_spark(job: BatchJob, *, master: str = SPARK_MASTER, spark: SparkSession | None = None,
-                chunk_rows: int = CHUNK_ROWS, batch_size: int = PREDICT_BATCH, progress: bool = True) -> BatchResult:
+                chunk_rows: int = CHUNK_ROWS, progress: bool = True) -> BatchResult:
     """Score `job.input` with Spark into a Parquet directory at `job.output`, rejected rows into the errors file.
 
     Uses `spark` if given (and leaves it running), else the active session, else starts one on
@@ -83,7 +82,7 @@ def score_spark(job: BatchJob, *, master: str = SPARK_MASTER, spark: SparkSessio
         session, owned = (spark, False) if spark is not None else _session(master, progress=progress)
         try:
             session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(chunk_rows))
-            return _run(session, source, job, batch_size=batch_size, started=started)
+            return _run(session, source, job, started=started)
         finally:
             if owned:
                 session.stop()
@@ -111,7 +110,7 @@ def _session(master: str, *, progress: bool) -> tuple[SparkSession, bool]:
     return session, True
 
 
-def _run(spark: SparkSession, source: InputFile, job: BatchJob, *, batch_size: int, started: float) -> BatchResult:
+def _run(spark: SparkSession, source: InputFile, job: BatchJob, *, started: float) -> BatchResult:
     numbered = _numbered(_read(spark, source, job))
     parallelism = spark.sparkContext.defaultParallelism
     if numbered.rdd.getNumPartitions() < parallelism:  # a CSV file is read as one partition
@@ -119,7 +118,7 @@ def _run(spark: SparkSession, source: InputFile, job: BatchJob, *, batch_size: i
     bundle_dir = job.bundle_dir.resolve()
     spark.sparkContext.addFile(str(bundle_dir), recursive=True)
     scorer = partial(_score_batches, bundle=bundle_dir.name, threads=int(spark.conf.get("spark.task.cpus", "1")),
-                    batch_size=batch_size, max_text_chars=job.max_text_chars, width=len(source.columns),
+                    max_text_chars=job.max_text_chars, width=len(source.columns),
                     id_index=source.columns.index(job.id_column), malformed=MALFORMED in numbered.columns)
     reason = F.col("reason")
     if job.on_error == "fail":  # find the first bad row before scoring anything
@@ -206,7 +205,7 @@ def _predictor(bundle_dir: str, threads: int) -> Predictor:
     return _PREDICTORS[key]
 
 
-def _score_batches(batches: Iterator[pd.DataFrame], *, bundle: str, threads: int, batch_size: int,
+def _score_batches(batches: Iterator[pd.DataFrame], *, bundle: str, threads: int,
                    max_text_chars: int, width: int, id_index: int, malformed: bool,
                    score: bool) -> Iterator[pd.DataFrame]:
     """Check and score Arrow batches of (row, id, text[, malformed]); yield scored rows and rejected rows."""
@@ -225,7 +224,7 @@ def _score_batches(batches: Iterator[pd.DataFrame], *, bundle: str, threads: int
                              max_text_chars=max_text_chars)
         errors = sorted([*errors, *checked.errors], key=lambda e: e.row)
         if predictor is not None and checked.ids:
-            probabilities = predictor.predict_proba(checked.texts, batch_size=batch_size)
+            probabilities = predictor.predict_proba(checked.texts)
             yield pd.DataFrame({
                 "row": checked.rows, "id": pd.Series(checked.ids, dtype=object),
                 "label": pd.Series(label_names(probabilities, predictor.manifest), dtype=object),

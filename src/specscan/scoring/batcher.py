@@ -175,7 +175,7 @@ class MicroBatcher:
     def _score(self, texts: list[str]) -> tuple[ServedModel, np.ndarray, datetime]:
         started = time.perf_counter()
         model = self._current_model()  # one model for the whole batch, even mid-reload
-        probabilities = model.predictor.predict_proba(texts, batch_size=max(self.max_batch_size, len(texts)))
+        probabilities = model.predictor.predict_proba(texts)
         self.stats.on_batch(len(texts), time.perf_counter() - started)
         return model, probabilities, datetime.now(UTC)
 
