@@ -62,10 +62,8 @@ class Predictor:
         if len(ids) <= SUB_BATCH:
             return self._run(ids) if len(ids) else np.zeros(0, dtype=np.float32)
         lengths = (ids != PAD_ID).sum(axis=1)
-        order = np.argsort(lengths, kind="stable")
         probabilities = np.empty(len(ids), dtype=np.float32)
-        for start in range(0, len(ids), SUB_BATCH):
-            rows = order[start : start + SUB_BATCH]
+        for rows in _length_groups(lengths):
             probabilities[rows] = self._run(np.ascontiguousarray(ids[rows, : max(1, int(lengths[rows].max()))]))
         return probabilities
 
@@ -82,8 +80,7 @@ class Predictor:
         """
         if len(texts) <= SUB_BATCH:
             return self._run(self.encode(texts)) if len(texts) else np.zeros(0, dtype=np.float32)
-        order = np.argsort(np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)), kind="stable")
-        groups = [order[start:start + SUB_BATCH] for start in range(0, len(texts), SUB_BATCH)]
+        groups = _length_groups(np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)))
         probabilities = np.empty(len(texts), dtype=np.float32)
         encoded = self._encoder.submit(self.encode, [texts[i] for i in groups[0]])
         for k, rows in enumerate(groups):
@@ -98,3 +95,9 @@ class Predictor:
         labels, threshold = self.manifest.labels, self.manifest.threshold
         return [Prediction(label=label_of(p, labels, threshold), probability=p)
                 for p in self.predict_proba(texts).tolist()]
+
+
+def _length_groups(lengths: np.ndarray) -> list[np.ndarray]:
+    """Row indices in groups of SUB_BATCH, shortest rows first, so that each group pads little."""
+    order = np.argsort(lengths, kind="stable")
+    return [order[start:start + SUB_BATCH] for start in range(0, len(order), SUB_BATCH)]
