@@ -232,6 +232,25 @@ def test_records_name_the_request_item_model_caller_and_client_id_and_follow_the
                for r in records)
 
 
+def test_each_record_of_a_shared_batch_carries_its_own_items_label_and_probability() -> None:
+    store = FakeStore()
+    requests = [["a"], ["bb", LONG, "ccc"], ["dddd", "e" * 60]]
+
+    async def scenario(batcher: MicroBatcher) -> list[Scored]:
+        return await asyncio.gather(*(_score(batcher, texts, f"r{i}") for i, texts in enumerate(requests)))
+
+    answers = _run(scenario, model=_model, store=store)
+
+    (records,) = store.batches
+    texts = [t for texts in requests for t in texts]
+    assert [(r.request_id, r.item) for r in records] == [("r0", 0), ("r1", 0), ("r1", 1), ("r1", 2), ("r2", 0),
+                                                         ("r2", 1)]
+    assert [r.probability for r in records] == pytest.approx([len(t) / 100 for t in texts])
+    assert [r.label for r in records] == ["compliant", "compliant", "non_compliant", "compliant", "compliant",
+                                          "non_compliant"]
+    assert [r.label for r in records] == [label for a in answers for label in a.labels]  # stored as answered
+
+
 def test_no_answer_is_returned_before_its_records_are_committed() -> None:
     store = FakeStore()
     store.gate = threading.Event()

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from specscan.data.facts import UNIT_PPM, Figure
-from specscan.data.rules import Facts, Material, Quantity, Statement, Undecided, exceeds, verdict
+from specscan.data.rules import VIOLATIONS, Facts, Material, Quantity, Statement, Undecided, exceeds, rules_of, verdict
 
 D = Decimal
 
@@ -206,6 +206,31 @@ def test_the_label_follows_the_rules_document(why: str, facts: Facts, r1: bool, 
 def test_statements_the_rules_do_not_decide_are_refused(quantity: Quantity, limit: Decimal) -> None:
     with pytest.raises(Undecided):
         exceeds(quantity, limit)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "over"),
+    [
+        (Quantity(D(900), "range", D(500)), False),  # "0.05-0.09 %": wholly under 0.1 %
+        (Quantity(D(1000), "range", D(800)), False),  # up to the limit itself is not above it
+        (Quantity(D(1000), "range", D(1000)), False),  # a range whose ends meet is one figure, at the limit
+        (Quantity(D(1500), "range", D(1200)), True),  # wholly over
+        (Quantity(D(1200), "range", D(1200)), True),
+    ],
+)
+def test_a_range_is_decided_when_both_its_ends_fall_on_one_side_of_the_limit(quantity: Quantity, over: bool) -> None:
+    assert exceeds(quantity, D(1000)) is over
+
+
+def test_a_range_whose_low_end_is_above_its_high_end_is_refused() -> None:
+    with pytest.raises(Undecided, match="low <= high"):
+        exceeds(Quantity(D(900), "range", D(1100)), D(1000))
+
+
+def test_only_r2_data_can_carry_the_pfas_rule() -> None:
+    assert "pfas" not in rules_of("R1")
+    assert set(rules_of("R2")) - set(rules_of("R1")) == {"pfas"}
+    assert set(VIOLATIONS) <= set(rules_of("R2"))
 
 
 @pytest.mark.parametrize(

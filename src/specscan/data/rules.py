@@ -51,6 +51,7 @@ SAFETY_CRITICAL = frozenset({"brake_friction", "exterior_lamp", "tyre", "seat_be
 NEAR = Decimal("0.3")  # a figure within ±30 % of the limit that applies to it is near the threshold
 
 VIOLATIONS = ("lead", "mercury", "cr6", "cadmium", "asbestos", "pfas", "type_approval")
+RESTRICTS_PFAS: dict[Revision, bool] = {"R1": False, "R2": True}  # R2 adds PFAS, any amount
 # compliant rows are sliced by the most telling reason they are compliant, in this order
 COMPLIANT_REASONS = (
     "lead_exemption_copper",
@@ -154,7 +155,7 @@ def statement_violates(statement: Statement, cls: MaterialClass, revision: Revis
     if substance == "asbestos":
         return True  # rule 2: any amount
     if substance == "pfas":
-        return revision == "R2"  # R2: any amount; R1 does not restrict PFAS
+        return RESTRICTS_PFAS[revision]
     if statement.kind == "present":
         # Clarification 5: an exempt material named as leaded is covered by its exemption;
         # Clarification 6: lead named as present anywhere else violates
@@ -214,7 +215,7 @@ def verdict(facts: Facts, revision: Revision) -> Verdict:
 
 def rules_of(revision: Revision) -> tuple[str, ...]:
     """Every rule value a data set of `revision` can carry in its `rule` column."""
-    violations = tuple(v for v in VIOLATIONS if revision == "R2" or v != "pfas")
+    violations = tuple(v for v in VIOLATIONS if v != "pfas" or RESTRICTS_PFAS[revision])
     return violations + COMPLIANT_REASONS
 
 
