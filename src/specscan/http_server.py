@@ -10,7 +10,8 @@ client could hold connections open forever or send megabytes of headers (securit
 - `BodyGuard` (ASGI middleware): a request body must arrive within `body_timeout` seconds of its head (else 408),
   and a body of stated length the app answers without reading is read and discarded first, up to
   `max_drain_bytes`, so a client that writes its whole body before reading gets the answer instead of a
-  connection reset (a chunked body is not waited for: the answer closes the connection);
+  connection reset (a chunked body is not waited for: the answer closes the connection); a body that came in the
+  same read as its head (most requests) is already in memory, and goes to the app untouched;
 - `uvicorn_options`: the protocol, and uvicorn's own `limit_concurrency` and `timeout_keep_alive`, from settings.
 """
 
@@ -188,7 +189,10 @@ class BodyGuard:
         self.too_slow = too_slow
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope["headers"]) if scope["type"] == "http" else {}  # last of each name (repeats are 400s)
+        if scope["type"] != "http" or _body_in_memory(receive):  # nothing to wait for, nothing left to drain
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])  # the last of each name (repeated ones are 400s)
         if b"transfer-encoding" not in headers and headers.get(b"content-length", b"0") == b"0":  # no body
             await self.app(scope, receive, send)
             return
@@ -214,6 +218,13 @@ class BodyGuard:
             response = self.too_slow(scope)
             response.headers["connection"] = "close"
             await response(scope, receive, send)
+
+
+def _body_in_memory(receive: Receive) -> bool:
+    """Whether the whole request body (or none) has been read off the connection already: uvicorn's httptools
+    cycle (the `receive` it hands the app) says so once the parser saw the message's end, as it has for most
+    requests, whose body comes in the same read as their head. Any other `receive`: not known, so False."""
+    return getattr(getattr(receive, "__self__", None), "more_body", True) is False
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -342,3 +342,39 @@ def test_a_request_without_a_body_is_not_timed() -> None:
     _guarded(waits_for_disconnect, client)
 
     assert client.status == 200 and not client.closes
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_a_body_that_came_with_its_head_reaches_the_app_as_read_and_a_later_one_on_the_clock(split: bool) -> None:
+    """uvicorn has parsed the whole message when the body came in the same read as its head (most requests):
+    there is nothing to wait for or drain, so the guard hands the app uvicorn's own `receive`."""
+    handed: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        handed.append(getattr(receive, "__self__", None))
+        while (await receive()).get("more_body"):
+            pass
+        await PlainTextResponse("ok")(scope, receive, send)
+
+    guarded = BodyGuard(app, seconds=TIMEOUT, drain_bytes=1000,
+                        too_slow=lambda scope: PlainTextResponse("too slow", status_code=408))
+    config = Config(app=guarded, log_config=None, lifespan="off")
+    config.load()
+    transport = Transport()
+    request = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+    cycles: list[Any] = []
+
+    async def scenario() -> None:
+        protocol = Guard(config=config, server_state=ServerState(), app_state={})
+        protocol.connection_made(transport)
+        protocol.data_received(request[:-5] if split else request)
+        cycles.append(protocol.cycle)
+        await _settle()
+        if split:
+            protocol.data_received(request[-5:])
+        await _settle()
+
+    _run(scenario)
+
+    assert transport.written.startswith(b"HTTP/1.1 200")
+    assert (handed[0] is cycles[0]) is not split  # split: the guard's own receive, on the body's clock
