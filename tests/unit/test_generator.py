@@ -19,7 +19,7 @@ from specscan.data.validation import validate_frame
 
 # sha256 of generate(rows=2000, seed=0).to_csv(index=False) for each generator version: a change that
 # moves the random draws must bump GENERATOR_VERSION, on purpose, with a new digest here.
-PINNED = {"4": "cad26fdc4cd072dfea89736ea331f812323f37edbd9355a85b5597fa367ce8fb"}
+PINNED = {"5": "b7e151bf009482f780825ca72b3aa4677a50c44c1e441fc8482a11c52f4bf690"}
 
 
 @pytest.fixture(scope="module")
@@ -177,12 +177,14 @@ def test_an_echo_keeps_a_hazard_phrase_s_ordinary_words_and_swaps_its_hazard_for
     assert materials.echo("HID bulb with mercury") is None  # no harmless reading, so no echo
 
 
-def test_the_ordinary_words_of_hazard_phrases_do_not_give_the_label_away(r1: pd.DataFrame) -> None:
-    # "contact" once came only in "AgCdO contacts" and "mercury contact": the network learned the word as cadmium
+def test_the_ordinary_words_of_hazard_phrases_do_not_give_the_label_away() -> None:
+    # "contact" once came only in "AgCdO contacts" and "mercury contact": the network learned the word as cadmium.
+    # 24,000 rows, so that the rarest word ("contact", ~0.5 % of rows) is counted in ~120 rows (a share's sd ~0.04)
+    frame = generate(revision="R1", rows=24_000, seed=3)
     for word in ("contact", "relay", "manifold", "curing", "reinforced", "oxide"):
-        rows = r1[r1["text"].str.contains(rf"\b{word}\b", case=False)]
+        rows = frame[frame["text"].str.contains(rf"\b{word}\b", case=False)]
         share = (rows["label_clean"] == "non_compliant").mean()
-        assert len(rows) >= 20 and 0.2 <= share <= 0.8, (word, len(rows), share)
+        assert len(rows) >= 80 and 0.2 <= share <= 0.8, (word, len(rows), share)
 
 
 def test_a_twin_moves_a_part_with_an_approval_statement_across_the_closed_list_from_any_category() -> None:

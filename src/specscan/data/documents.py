@@ -39,6 +39,14 @@ def _extras(record: Record, r: random.Random, n_context: int) -> list[str]:
     return items
 
 
+def _scatter(items: list[str], extras: list[str], r: random.Random, first: int = 0) -> list[str]:
+    """`items` with each extra put anywhere from position `first` on: irrelevant facts come first, last or between."""
+    items = list(items)
+    for extra in extras:
+        items.insert(r.randint(first, len(items)), extra)
+    return items
+
+
 def _short(record: Record, r: random.Random, st: Style) -> str:
     """ "Front brake pad set, NAO friction compound, E-marked to UN ECE R90, supplier Halvorsen"."""
     head = _cap(P.part_name(record, r))
@@ -52,7 +60,7 @@ def _short(record: Record, r: random.Random, st: Style) -> str:
     approval = P.approval(record, r)
     if approval:
         items.insert(r.randrange(len(items) + 1), approval)
-    items += _extras(record, r, r.choice((0, 0, 1, 1, 2)))
+    items = _scatter(items, _extras(record, r, r.choice((0, 0, 1, 1, 2))), r)
     if r.random() < 0.2:
         items.append(f"supplier {pick(r, P.SUPPLIERS)}")
     sep = pick(r, (", ", ", ", "; ", " - ", ", "))
@@ -67,7 +75,7 @@ def _caps(record: Record, r: random.Random, st: Style) -> str:
     approval = P.approval(record, r)
     if approval:
         items.append(approval)
-    items += _extras(record, r, r.choice((0, 1, 1, 2)))
+    items = _scatter(items, _extras(record, r, r.choice((0, 1, 1, 2))), r, first=1)
     return pick(r, (", ", " / ", "; ", " ", " | ")).join(items).upper()
 
 
@@ -82,7 +90,7 @@ def _bom(record: Record, r: random.Random, st: Style) -> str:
     approval = P.approval(record, r)
     if approval:
         cells.append(approval)
-    cells += _extras(record, r, r.choice((0, 1)))
+    cells = _scatter(cells, _extras(record, r, r.choice((0, 1))), r, first=3)
     cells.append(f"{r.choice((1, 2, 4, 10, 25))} {pick(r, ('PC', 'pcs', 'EA', 'ST'))}")
     return pick(r, (" | ", ";", "\t", " ; ", " |")).join(cells)
 
@@ -420,7 +428,7 @@ def _work_order(record: Record, r: random.Random, st: Style) -> str:
     approval = P.approval(record, r)
     if approval:
         items.append(approval)
-    items += _extras(record, r, r.choice((1, 2, 3)))
+    items = _scatter(items, _extras(record, r, r.choice((1, 2, 3))), r)
     return f"{head}: {action}. " + pick(r, ("Parts used: ", "Note: ", "", "Details: ")) + ", ".join(items)
 
 
@@ -430,7 +438,7 @@ def _note(record: Record, r: random.Random, st: Style) -> str:
     approval = P.approval(record, r)
     if approval:
         items.append(approval)
-    items += _extras(record, r, r.choice((0, 1)))
+    items = _scatter(items, _extras(record, r, r.choice((0, 1))), r, first=1)
     text = pick(r, (" - ", ", ", " / ", "; ")).join(items)
     text = pick(r, ("checked {t}", "{t}", "fyi {t}", "{t} - pls check", "incoming: {t}", "{t}, ok to use?")).format(
         t=text
@@ -448,7 +456,7 @@ def _inspection(record: Record, r: random.Random, st: Style) -> str:
     approval = P.approval(record, r)
     if approval:
         body.append(approval)
-    body += _extras(record, r, r.choice((0, 1, 2)))
+    body = _scatter(body, _extras(record, r, r.choice((0, 1, 2))), r)
     text += f". {pick(r, ('Observation', 'Checked', 'Result', 'Noted', 'Details', 'Finding'))}: {', '.join(body)}"
     if r.random() < 0.5:
         text += f". Status: {pick(r, ('open', 'closed', 'info only', 'for review', 'logged', 'escalated'))}"
@@ -462,7 +470,7 @@ def _german(record: Record, r: random.Random, st: Style) -> str:
     approval = P.approval(record, r)
     if approval:
         items.append(approval)
-    items += _extras(record, r, r.choice((0, 1)))
+    items = _scatter(items, _extras(record, r, r.choice((0, 1))), r, first=1)
     text = ", ".join(items)
     for en, de in (
         ("housing", "Gehäuse"),

@@ -280,9 +280,13 @@ FOCI: dict[str, float] = {
     "approval_not_required": 7,
     "distractor": 5,
     "none": 8,
-    "benign_rich": 5,
+    "benign_rich": 7,
     "mixed_lead": 6,
 }
+# mixed_lead: what the other material says beside the exempt one; a figure under or over the general
+# limit, or lead, cadmium or Cr(VI) named present with no figure (a leaded solder joint, Cd-plated pins)
+_MIXED_LEAD_PRIMARY = {"below_limit_lead": 9, "lead_over": 4, "lead_present": 4, "cadmium_present": 1.5,
+                       "cr6_present": 1.5}
 _FOCUS_NAMES = tuple(FOCI)
 _FOCUS_WEIGHTS = tuple(FOCI.values())
 DISTRACTORS: dict[str, tuple[str, ...]] = {
@@ -298,6 +302,7 @@ DISTRACTORS: dict[str, tuple[str, ...]] = {
     "lead_in": ("fastener", "engine", "chassis", "body", "brake_hardware"),
     "cd_drag": ("body", "trim", "mirror", "accessory", "exterior_lamp", "wheel", "general"),
     "cd_drive": ("electronics", "general", "accessory"),
+    "cd_media": (),
     "unleaded_fuel": ("fluid_line", "engine"),
     "lead_screw": ("seat", "body", "mirror", "exterior_lamp"),
     "ptfe_tape": ("fluid_line", "hvac", "engine", "brake_hardware"),
@@ -514,8 +519,9 @@ def sample_record(r: random.Random) -> Record:
         category = _pick(r, [c for c in M.CATEGORIES if c not in rules.SAFETY_CRITICAL])
     elif focus in ("distractor", "none", "benign_rich"):
         category = _pick(r, M.CATEGORIES)
-    elif focus == "mixed_lead":  # brass contacts with Pb 2.8 % (exempt) and a PVC sheath with a lead figure
-        category, role, kind, claim, leaded = _primary(r, r.choice(("lead_over", "below_limit_lead")))
+    elif focus == "mixed_lead":  # brass contacts with Pb 2.8 % (exempt) beside another material's statement
+        category, role, kind, claim, leaded = _primary(r, r.choices(tuple(_MIXED_LEAD_PRIMARY),
+                                                                      tuple(_MIXED_LEAD_PRIMARY.values()))[0])
         primary = Component(role, kind, _name(r, kind, leaded), [claim])
     else:
         category, role, kind, claim, leaded = _primary(r, focus)
