@@ -40,7 +40,7 @@ run: setup
 	  "LED tail lamp assembly, 12 V, 4.2 W, E-mark application pending"
 
 test: setup chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 lint: setup
 	$(BIN)/ruff check src tests
