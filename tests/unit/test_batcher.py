@@ -179,6 +179,21 @@ def test_a_lone_request_is_scored_without_waiting_when_max_wait_is_zero() -> Non
     assert clock.now == 0.0  # answered with the loop's clock standing still: no timer was waited on
 
 
+def test_a_queue_already_at_or_over_max_batch_size_is_scored_without_waiting_for_company() -> None:
+    predictor, store = FakePredictor(), FakeStore()
+    big = [f"text {i}" for i in range(10)]
+    clock = StillClock()
+
+    async def scenario(batcher: MicroBatcher) -> Scored:
+        return await _score(batcher, big)
+
+    answer = _run(scenario, model=lambda: _model(1, predictor), store=store, max_batch_size=8, max_wait=0.05,
+                  clock=clock)
+
+    assert len(answer.labels) == 10 and predictor.calls == [big]
+    assert clock.now == 0.0  # a full batch waits on no timer
+
+
 def test_a_lone_request_waits_max_wait_for_company_before_it_is_scored() -> None:
     predictor, store = FakePredictor(), FakeStore()
     clock = StillClock()
@@ -428,6 +443,39 @@ def test_batch_and_commit_durations_latencies_and_the_collection_lag_are_measure
     assert (size, committed) == (3, 3)
     assert 0 <= scoring_s <= elapsed and 0 <= commit_s <= elapsed and 0 < lags[0] <= elapsed
     assert all(0 < r.latency_ms <= elapsed * 1000 for r in store.batches[0])
+
+
+def test_durations_and_latencies_are_exactly_the_time_from_their_own_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a clock that moves only while the model scores (0.25 s) and the store writes (0.5 s): the batch took
+    0.25 s, the commit 0.5 s, and each record's latency is the 250 ms from its request's arrival to its scores."""
+    now = [0.1]
+
+    class SlowPredictor(FakePredictor):
+        def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+            now[0] += 0.25
+            return super().predict_proba(texts)
+
+    class SlowStore(FakeStore):
+        def write(self, records: list[Record]) -> None:
+            now[0] += 0.5
+            super().write(records)
+
+    import specscan.scoring.batcher as batcher_module
+
+    monkeypatch.setattr(batcher_module, "time", SimpleNamespace(perf_counter=lambda: now[0], monotonic=time.monotonic))
+    batches: list[tuple[int, float]] = []
+    commits: list[tuple[int, float]] = []
+    stats = BatchStats(on_batch=lambda size, seconds: batches.append((size, seconds)),
+                       on_commit=lambda size, seconds: commits.append((size, seconds)))
+    store = SlowStore()
+
+    async def scenario(batcher: MicroBatcher) -> Scored:
+        return await _score(batcher, ["a", "b"])
+
+    _run(scenario, model=lambda: _model(1, SlowPredictor()), store=store, stats=stats)
+
+    assert batches == [(2, pytest.approx(0.25))] and commits == [(2, pytest.approx(0.5))]
+    assert [r.latency_ms for r in store.batches[0]] == pytest.approx([250.0, 250.0])
 
 
 def test_a_model_swapped_between_batches_answers_the_later_requests() -> None:

@@ -201,6 +201,7 @@ def test_the_label_follows_the_rules_document(why: str, facts: Facts, r1: bool, 
         (Quantity(D(800), "min"), D(1000)),  # "at least 0.08 %": could be below
         (Quantity(D(1000), "min"), D(1000)),  # "at least 0.1 %": could be exactly at the limit
         (Quantity(D(1500), "range", D(500)), D(1000)),  # a range across the limit
+        (Quantity(D(500), "gt"), D(1000)),  # "more than 0.05 %": could be either side of 0.1 %
     ],
 )
 def test_statements_the_rules_do_not_decide_are_refused(quantity: Quantity, limit: Decimal) -> None:
@@ -257,6 +258,34 @@ def test_the_rule_names_the_first_violation_and_compliant_rows_their_most_tellin
     good = verdict(Facts("wiring", (copper(amount("lead", "28000")), other(absent("cadmium")))), "R1")
     assert (good.non_compliant, good.rule) == (False, "lead_exemption_copper")
     assert verdict(Facts("trim", (other(amount("lead", "200")),)), "R1").rule == "below_limit"
+
+
+@pytest.mark.parametrize(
+    ("ppm", "rule"),
+    [
+        (None, "lead_exemption_copper"),  # "leaded brass": its exemption covers it (Clarification 5)
+        ("1001", "lead_exemption_copper"),  # over the general limit: only the exemption allows it
+        ("1000", "below_limit"),  # within the general 0.1 %: no exemption needed
+        ("500", "below_limit"),
+    ],
+)
+def test_lead_in_an_exempt_material_is_compliant_by_its_exemption_only_above_the_general_limit(
+        ppm: str | None, rule: str) -> None:
+    statement = present("lead") if ppm is None else amount("lead", ppm)
+    assert verdict(Facts("wiring", (copper(statement),)), "R1").rule == rule
+
+
+def test_fact_records_and_their_verdicts_cannot_be_changed_once_made() -> None:
+    import dataclasses
+
+    statement = amount("lead", "500")
+    material = other(statement)
+    facts = Facts("trim", (material,))
+    judged = verdict(facts, "R1")
+    for record, field, value in ((statement, "kind", "absent"), (material, "cls", "copper_alloy"),
+                                 (facts, "approval", "missing"), (judged, "non_compliant", True)):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(record, field, value)
 
 
 @pytest.mark.parametrize(("ppm", "near"), [("700", True), ("1300", True), ("690", False), ("1310", False)])
