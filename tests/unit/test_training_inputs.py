@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from specscan.data.rules import VIOLATIONS
 from specscan.pipeline.steps import _calibration_set, rule_targets
@@ -32,16 +31,3 @@ def test_the_temperature_is_fitted_on_held_out_phrasing_when_there_is_any(tmp_pa
     pd.DataFrame({"text": ["h", "i"], "label_eval": [1, 0]}).to_parquet(tmp_path / "heldout_families.parquet")
     assert _calibration_set(tmp_path, val)["text"].tolist() == ["h", "i"]
     assert np.array_equal(_calibration_set(tmp_path, val)["label_eval"].to_numpy(), [1, 0])
-
-
-def test_token_dropout_hides_about_its_share_of_words_and_never_a_pad() -> None:
-    from specscan.artifact.tokenizer import PAD_ID, UNK_ID
-    from specscan.model.train import _drop_tokens
-
-    ids = torch.tensor([[5, 6, 7, 8, PAD_ID, PAD_ID]] * 2000)
-    dropped = _drop_tokens(ids, 0.1, np.random.default_rng(0))
-    hidden = dropped == UNK_ID
-    assert 0.09 < hidden[:, :4].float().mean() < 0.11
-    assert not hidden[:, 4:].any() and bool(((dropped == ids) | hidden).all())
-    assert torch.equal(_drop_tokens(ids, 0.1, np.random.default_rng(0)), dropped)  # seeded
-    assert _drop_tokens(ids, 0.0, np.random.default_rng(0)) is ids

@@ -19,7 +19,6 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"
 PAD_ID = 0
-UNK_ID = 1
 
 
 MIN_FREQUENCY = 2
@@ -27,7 +26,7 @@ WORD_SHARE = 0.7  # of the vocabulary left after single characters: whole words;
 
 
 def _empty() -> Tokenizer:
-    tokenizer = Tokenizer(models.WordPiece({PAD_TOKEN: PAD_ID, UNK_TOKEN: UNK_ID}, unk_token=UNK_TOKEN))
+    tokenizer = Tokenizer(models.WordPiece({PAD_TOKEN: PAD_ID, UNK_TOKEN: 1}, unk_token=UNK_TOKEN))
     tokenizer.normalizer = normalizers.Sequence(
         [normalizers.NFKC(), normalizers.Lowercase(), normalizers.StripAccents()]
     )

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from specscan.artifact import normaliser
 from specscan.artifact.bundle import TOKENIZER_FILE
 from specscan.artifact.normaliser import NormaliserSpec
-from specscan.artifact.tokenizer import PAD_ID, UNK_ID, train_tokenizer
+from specscan.artifact.tokenizer import PAD_ID, train_tokenizer
 from specscan.data.rules import limits_ppm
 from specscan.model.calibration import fit_temperature, logits_of
 from specscan.model.network import ModelConfig, NetworkShape, build_model
@@ -49,8 +49,6 @@ class TrainConfig(NetworkShape):
     batch_size: int = Field(default=64, ge=1)
     max_epochs: int = Field(default=6, ge=1)
     patience: int = Field(default=3, ge=1)
-    token_dropout: float = Field(default=0.0, ge=0.0, lt=0.5, description="share of training tokens replaced by "
-                                 "the unknown token, anew each step (seeded): no single word may decide alone")
     seed: int = 13
     nproc: int = Field(default=1, ge=1, description="processes for torch.distributed (gloo)")
     rule_loss_weight: float = Field(default=0.5, ge=0.0, description="weight of the auxiliary task: which rules a "
@@ -119,14 +117,6 @@ def _batch(data: _Encoded, index: np.ndarray) -> tuple[torch.Tensor, torch.Tenso
     return torch.from_numpy(ids), torch.from_numpy(data.labels[index])
 
 
-def _drop_tokens(ids: torch.Tensor, share: float, rng: np.random.Generator) -> torch.Tensor:
-    """`ids` with about `share` of its non-pad tokens replaced by the unknown token."""
-    if share <= 0:
-        return ids
-    hit = torch.from_numpy(rng.random(tuple(ids.shape)) < share) & (ids != PAD_ID)
-    return ids.masked_fill(hit, UNK_ID)
-
-
 def _confusion(model: nn.Module, data: _Encoded, index: np.ndarray, batch_size: int) -> torch.Tensor:
     """[[tn, fp], [fn, tp]] over `index`, as a float tensor so it can be all-reduced."""
     counts = torch.zeros(2, 2, dtype=torch.float64)
@@ -190,7 +180,6 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     rule_loss = nn.BCEWithLogitsLoss()
     rng = np.random.default_rng(config.seed)
-    drop_rng = np.random.default_rng([config.seed, rank, 1])
     lengths = np.fromiter((len(r) for r in train.ids), dtype=np.int64, count=len(train.ids))
     steps_per_epoch = _steps_per_epoch(len(train.labels), world, config.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -213,7 +202,6 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
         bar = tqdm(range(steps), desc=f"epoch {epoch}", disable=not show, leave=False)
         for step in bar:
             ids, y = _batch(train, batches[step])
-            ids = _drop_tokens(ids, config.token_dropout, drop_rng)
             optimizer.zero_grad()
             if train.rules is None:
                 loss = loss_fn(wrapped(ids), y)
