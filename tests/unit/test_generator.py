@@ -19,7 +19,7 @@ from specscan.data.validation import validate_frame
 
 # sha256 of generate(rows=2000, seed=0).to_csv(index=False) for each generator version: a change that
 # moves the random draws must bump GENERATOR_VERSION, on purpose, with a new digest here.
-PINNED = {"5": "b7e151bf009482f780825ca72b3aa4677a50c44c1e441fc8482a11c52f4bf690"}
+PINNED = {"6": "601be8b80ea4236e4168a51a9d50b1af1086170d190db1789481527bdbdee24f"}
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +141,17 @@ def test_every_material_kind_with_a_statement_can_be_placed_in_some_part() -> No
     assert all(m.leaded == () for m in materials.KINDS.values() if m.cls == "other")
 
 
+def test_made_up_designations_name_their_own_class_and_say_lead_only_when_leaded() -> None:
+    r = random.Random(0)
+    for (kind, leaded) in materials.DESIGNATIONS:
+        cls = materials.KINDS[kind].cls
+        others = {name for k in materials.KINDS.values() if k.cls != cls for name in (*k.names, *k.leaded)}
+        made = {materials.designation(r, kind, leaded) for _ in range(300)}
+        assert len(made) > 20 and not made & others, (kind, made & others)
+        if not leaded:
+            assert not any("Pb" in name or "leaded" in name for name in made if name), kind
+
+
 def test_labels_come_from_the_facts_not_from_the_text() -> None:
     r = random.Random(4)
     record = sample_record(r)
@@ -156,6 +167,24 @@ def test_typos_never_touch_digits_or_units() -> None:
         noisy = noise.add_typos(text, r, 3)
         assert re.findall(r"\d+", noisy) == re.findall(r"\d+", text)
         assert "percent" in noisy and "weight" in noisy and "mg/kg" in noisy
+
+
+def test_an_export_shortens_long_words_but_never_substances_units_figures_or_absence_words() -> None:
+    r = random.Random(0)
+    text = "APPROVAL PENDING, HOUSING CADMIUM-PLATED, CHROMIUM 0.35 PERCENT, ASBESTOS NOT DETECTED, WITHOUT LEADED BRASS"
+    shortened = {noise.contract_words(text, r, 1.0) for _ in range(50)}
+    assert len(shortened) > 5 and text not in shortened
+    for noisy in shortened:
+        assert re.findall(r"\d+", noisy) == re.findall(r"\d+", text)
+        for word in ("CADMIUM", "CHROMIUM", "PERCENT", "ASBESTOS", "DETECTED", "WITHOUT", "LEADED"):
+            assert word in noisy
+    assert {noise.contract("pending", random.Random(seed)) for seed in range(30)} >= {"pndng", "pendng"}
+
+
+def test_a_german_supplier_s_words_replace_whole_words_only() -> None:
+    text = "Approval expired, lead time 6 weeks, Pb not detected, housing, steel bracket, stainless"
+    assert noise.germanize(text, random.Random(0), 1.0) == (
+        "Genehmigung abgelaufen, lead time 6 weeks, Pb nicht nachweisbar, Gehäuse, Stahl bracket, stainless")
 
 
 def test_families_weigh_what_people_write() -> None:
@@ -184,7 +213,7 @@ def test_the_ordinary_words_of_hazard_phrases_do_not_give_the_label_away() -> No
     for word in ("contact", "relay", "manifold", "curing", "reinforced", "oxide"):
         rows = frame[frame["text"].str.contains(rf"\b{word}\b", case=False)]
         share = (rows["label_clean"] == "non_compliant").mean()
-        assert len(rows) >= 80 and 0.2 <= share <= 0.8, (word, len(rows), share)
+        assert len(rows) >= 70 and 0.2 <= share <= 0.8, (word, len(rows), share)  # exports shorten some
 
 
 def test_a_twin_moves_a_part_with_an_approval_statement_across_the_closed_list_from_any_category() -> None:

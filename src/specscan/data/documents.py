@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from specscan.data import noise
 from specscan.data import phrasing as P
 from specscan.data.facts import Component, Record
 from specscan.data.phrasing import Style, pick
@@ -471,24 +472,7 @@ def _german(record: Record, r: random.Random, st: Style) -> str:
     if approval:
         items.append(approval)
     items = _scatter(items, _extras(record, r, r.choice((0, 1))), r, first=1)
-    text = ", ".join(items)
-    for en, de in (
-        ("housing", "Gehäuse"),
-        ("steel", "Stahl"),
-        ("content", "Gehalt"),
-        ("free of", "frei von"),
-        ("supplier", "Lieferant"),
-        ("contacts", "Kontakte"),
-        ("brass", "Messing"),
-        ("coating", "Beschichtung"),
-        ("approval", "Genehmigung"),
-        ("expired", "abgelaufen"),
-        ("withdrawn", "zurückgezogen"),
-        ("none", "keine"),
-    ):
-        if r.random() < 0.4:
-            text = text.replace(en, de)
-    return text
+    return noise.germanize(", ".join(items), r, 0.4)
 
 
 def _marketing(record: Record, r: random.Random, st: Style) -> str:

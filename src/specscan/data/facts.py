@@ -342,7 +342,10 @@ def _placements(kinds: list[str]) -> list[tuple[str, str, str]]:
 
 def _name(r: random.Random, kind: str, leaded: bool) -> str:
     spec = M.KINDS[kind]
-    return _pick(r, spec.leaded) if leaded and spec.leaded else _pick(r, spec.names)
+    leaded = leaded and bool(spec.leaded)
+    if (kind, leaded) in M.DESIGNATIONS and r.random() < M.DESIGNATION_SHARE:
+        return M.designation(r, kind, leaded) or ""
+    return _pick(r, spec.leaded) if leaded else _pick(r, spec.names)
 
 
 def _benign(r: random.Random, kind: str, share: float = 0.3) -> Claim | None:

@@ -10,7 +10,9 @@ material's name.
 
 from __future__ import annotations
 
+import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from specscan.data.rules import MaterialClass, Substance
@@ -428,10 +430,16 @@ KINDS: dict[str, MaterialKind] = {
             "fluoroelastomer FKM",
             "PFA",
             "PTFE compound",
+            # plain fluoropolymers beside the PFAS wordings of R2 (outside it as written: clarification 9)
+            "fluoropolymer coating",
+            "PTFE wax additive",
+            "PTFE micropowder",
+            "PTFE-filled PA66",
+            "fluoropolymer",
         ),
         (),
         present={"pfas": ("{m} with PFOA processing aid", "{m}, made with PFOA", "{m}, PFOA-based processing aid")},
-        absent={"pfas": ("{m}, PFOA-free", "{m} made without PFAS processing aids")},
+        absent={"pfas": ("{m}, PFOA-free", "{m} made without PFAS processing aids", "PFAS-free {m}")},
     ),
     "solder": MaterialKind(
         "other",
@@ -610,7 +618,8 @@ KINDS: dict[str, MaterialKind] = {
     ),
     "switch": MaterialKind(
         "other",
-        ("tilt switch", "switch", "level switch", "reed switch", "relay", "position switch"),
+        ("tilt switch", "switch", "level switch", "reed switch", "relay", "position switch", "contact switch",
+         "microswitch with silver contact", "contact block"),
         (),
         present={
             "mercury": (
@@ -769,6 +778,71 @@ KINDS: dict[str, MaterialKind] = {
 }
 
 EXEMPT_KINDS = tuple(k for k, v in KINDS.items() if v.cls != "other")
+
+
+def _digits(r: random.Random, n: int) -> str:
+    return "".join(r.choice("0123456789") for _ in range(n))
+
+
+# Well-formed designations a standard could have given, beyond the names above: a reader knows "EN AC-46500",
+# "AlSi10Mg" or "AL 7003" for an aluminium alloy and "CuZn35Pb1" for a leaded brass without having seen each one.
+DESIGNATIONS: dict[tuple[str, bool], tuple[Callable[[random.Random], str], ...]] = {
+    ("aluminium_alloy", False): (
+        lambda r: f"EN AW-{r.choice('13567')}{_digits(r, 3)}",
+        lambda r: f"EN AC-{r.choice(('42', '43', '44', '45', '46', '47', '51'))}{_digits(r, 3)}",
+        lambda r: f"AlSi{r.randrange(5, 13)}{r.choice(('Mg', 'Cu3', 'Cu1', 'Mg0.3', '', 'Fe', 'Cu4'))}",
+        lambda r: f"AlMg{r.choice(('1', '2.5', '3', '4.5', '5'))}{r.choice(('', 'Mn', 'Si', 'Si1'))}",
+        lambda r: f"{r.choice('13567')}{_digits(r, 3)}-T{r.choice('34566')}",
+        lambda r: f"{r.choice(('AL ', 'Al ', 'AA', 'AA ', 'alloy '))}{r.choice('13567')}{_digits(r, 3)}",
+    ),
+    ("aluminium_alloy", True): (
+        lambda r: f"EN AW-{r.choice(('2011', '2007', '2030', '6262', '6023'))}",
+        lambda r: f"AlCu{r.choice(('4', '6', '4Mg'))}Pb{r.choice(('', 'Bi', 'Mg'))}",
+        lambda r: f"{r.choice(('2011', '6262', '2007'))}-T{r.choice('3468')}",
+    ),
+    ("brass", False): (
+        lambda r: f"CuZn{r.randrange(5, 41)}",
+        lambda r: f"CW{r.choice(('50', '51', '70', '71'))}{r.choice('0123456789')}{r.choice('LR')}",
+        lambda r: f"C{r.choice(('26', '27', '28', '46'))}{_digits(r, 3)}",
+        lambda r: f"Ms{r.randrange(58, 64)}",
+    ),
+    ("brass", True): (
+        lambda r: f"CuZn{r.randrange(35, 41)}Pb{r.choice(('1', '1.5', '2', '3', '0.5'))}",
+        lambda r: f"CW{r.choice(('60', '61'))}{r.choice('0123456789')}N",
+        lambda r: f"C{r.choice(('34', '35', '36', '37', '38'))}{_digits(r, 3)} leaded brass",
+    ),
+    ("bronze", False): (
+        lambda r: f"CuSn{r.randrange(2, 13)}{r.choice(('', 'P', 'Zn2', 'Ni'))}",
+        lambda r: f"CuAl{r.randrange(8, 12)}{r.choice(('', 'Fe3', 'Ni5Fe4', 'Ni3Fe2'))}",
+    ),
+    ("bronze", True): (
+        lambda r: f"CuSn{r.randrange(3, 11)}Zn{r.randrange(1, 8)}Pb{r.randrange(2, 8)}",
+        lambda r: f"CuPb{r.choice(('10', '15', '20', '22'))}Sn{r.randrange(2, 11)}",
+        lambda r: f"CC{r.choice(('49', '48'))}{r.choice('0123456789')}K leaded bronze",
+    ),
+    ("machining_steel", False): (
+        lambda r: f"{r.choice(('9', '10', '11', '35', '44', '46'))}SMn{r.choice(('28', '30', '36', '37'))}",
+        lambda r: f"{r.choice(('AISI', 'SAE'))} 1{r.choice(('1', '2'))}{r.randrange(10, 50)} free-machining steel",
+    ),
+    ("machining_steel", True): (
+        lambda r: f"{r.choice(('9', '10', '11', '35', '44'))}SMnPb{r.choice(('28', '30', '36', '37'))}",
+        lambda r: f"{r.choice(('11', '12', '10'))}L{r.randrange(10, 60)}",
+    ),
+    ("steel", False): (  # plain steel: the general 0.1 % lead limit
+        lambda r: f"S{r.choice(('235', '275', '355', '420', '460'))}{r.choice(('JR', 'J2', 'MC', 'J2+N', ''))}",
+        lambda r: f"C{r.choice(('15', '22', '35', '45', '60'))}{r.choice(('', 'E', 'R'))}",
+        lambda r: f"{r.choice(('42', '34', '25', '30'))}Cr{r.choice(('Mo4', 'NiMo8', 'Mo4+QT', 'V4'))}",
+        lambda r: f"{r.choice(('DC0', 'DX5'))}{r.randrange(1, 7)}{r.choice(('', '+ZE', '+Z'))}",
+        lambda r: f"{r.choice(('AISI', 'SAE'))} 10{r.randrange(10, 96)}",
+    ),
+}
+DESIGNATION_SHARE = 0.3  # of the names of kinds above: a designation made up on the spot
+
+
+def designation(r: random.Random, kind: str, leaded: bool) -> str | None:
+    """A made-up designation of `kind` (named as leaded when `leaded`), or None for a kind without them."""
+    makers = DESIGNATIONS.get((kind, leaded))
+    return r.choice(makers)(r) if makers else None
 
 
 @dataclass(frozen=True)

@@ -58,9 +58,39 @@ ABBREVIATIONS = {
     "application": "appl.",
     "bracket": "brkt",
 }
+# A German supplier's words in English text (the same facts; word by word, so "lead time" stays English)
+GERMAN = {
+    "housing": "Gehäuse",
+    "steel": "Stahl",
+    "content": "Gehalt",
+    "free of": "frei von",
+    "supplier": "Lieferant",
+    "contacts": "Kontakte",
+    "brass": "Messing",
+    "coating": "Beschichtung",
+    "approval": "Genehmigung",
+    "type approval": "Typgenehmigung",
+    "homologation": "Homologation",
+    "expired": "abgelaufen",
+    "withdrawn": "zurückgezogen",
+    "pending": "ausstehend",
+    "valid": "gültig",
+    "none": "keine",
+    "not detected": "nicht nachweisbar",
+    "drawing": "Zeichnung",
+    "batch": "Charge",
+}
 _AMERICAN = re.compile(r"\b(" + "|".join(AMERICAN) + r")\b", re.IGNORECASE)
 _ABBREVIATE = re.compile(r"\b(" + "|".join(re.escape(w) for w in ABBREVIATIONS) + r")\b", re.IGNORECASE)
+_GERMAN = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(GERMAN, key=len, reverse=True)) + r")\b",
+                     re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z]{5,}")
+_LONG_WORD = re.compile(r"\b[A-Za-z]{6,}\b")
+# kept whole when an export shortens words: substances, units and absence words are what decide, and
+# exports write substances as symbols, which the phrasing already does
+_UNCONTRACTED = re.compile(r"lead|cadm|mercur|chrom|asbest|pfas|pfo|fluor|percent|weight|detect|without|absent",
+                           re.IGNORECASE)
+_VOWELS = frozenset("aeiouAEIOU")
 _UNIT_WORDS = {"percent", "weight"}
 
 
@@ -78,6 +108,29 @@ def abbreviate(text: str, r: random.Random, share: float) -> str:
     return _ABBREVIATE.sub(
         lambda m: _match_case(m.group(0), ABBREVIATIONS[m.group(0).lower()]) if r.random() < share else m.group(0), text
     )
+
+
+def germanize(text: str, r: random.Random, share: float) -> str:
+    return _GERMAN.sub(
+        lambda m: _match_case(m.group(0), GERMAN[m.group(0).lower()]) if r.random() < share else m.group(0), text
+    )
+
+
+def contract(word: str, r: random.Random) -> str:
+    """How an export shortens a long word: its inner vowels dropped ("pending" -> "pndng"), those of
+    its second half ("expired" -> "expird", "homologation" -> "homologtn"), or cut ("homol.")."""
+    k = r.randrange(3)
+    if k == 2:
+        return word[: r.randrange(4, min(len(word) - 1, 7))] + "."
+    keep = 1 if k == 0 else len(word) // 2
+    inner = "".join(ch for ch in word[keep:-1] if ch not in _VOWELS)
+    return word[:keep] + inner + word[-1]
+
+
+def contract_words(text: str, r: random.Random, share: float) -> str:
+    return _LONG_WORD.sub(
+        lambda m: contract(m.group(0), r) if not _UNCONTRACTED.search(m.group(0)) and r.random() < share
+        else m.group(0), text)
 
 
 def typo(word: str, r: random.Random) -> str:
@@ -111,6 +164,10 @@ def surface(text: str, r: random.Random, *, typo_rate: float) -> str:
         text = text.upper()
     elif u < 0.09:
         text = text.lower()
+    if r.random() < (0.2 if text.isupper() else 0.03):  # exports in capitals shorten most
+        text = contract_words(text, r, 0.5)
+    if r.random() < 0.03:
+        text = germanize(text, r, 0.6)
     if r.random() < 0.05:
         text = text.replace(", ", ",")
     if r.random() < 0.04:
