@@ -21,7 +21,7 @@ from specscan.artifact.bundle import (
     sha256_file,
     write_manifest,
 )
-from specscan.artifact.predictor import SUB_BATCH, Predictor
+from specscan.artifact.predictor import PIPELINE_ABOVE, SUB_BATCH, Predictor
 from specscan.artifact.tokenizer import train_tokenizer
 from specscan.batch.local import BatchJob, label_names, score_local
 from specscan.errors import ModelLoadError, ParityError
@@ -170,10 +170,19 @@ def test_predict_proba_of_no_texts_is_empty(bundle: Bundle) -> None:
     assert Predictor(bundle.path).predict([]) == []
 
 
-def test_a_texts_probability_does_not_depend_on_the_texts_scored_with_it(bundle: Bundle) -> None:
+@pytest.mark.parametrize("copies", [1, 4])  # 51 texts: groups encoded on the other thread; 204: more of them
+def test_a_texts_probability_does_not_depend_on_the_texts_scored_with_it(bundle: Bundle, copies: int) -> None:
     predictor = Predictor(bundle.path)
-    texts = ["lead", *TEXTS] * 4  # several groups, encoded on the other thread while the one before is scored
-    assert len(texts) > 2 * SUB_BATCH
+    texts = ["lead", *TEXTS] * copies
+    assert len(texts) > PIPELINE_ABOVE
+    one_by_one = np.concatenate([predictor.predict_proba([text]) for text in texts])
+    np.testing.assert_allclose(predictor.predict_proba(texts), one_by_one, atol=1e-6)
+
+
+def test_a_few_groups_are_encoded_at_once_with_the_same_scores(bundle: Bundle) -> None:
+    predictor = Predictor(bundle.path)
+    texts = [text * (1 + i % 3) for i, text in enumerate(TEXTS)][:SUB_BATCH + 5]  # two groups, one encoding
+    assert SUB_BATCH < len(texts) <= PIPELINE_ABOVE
     one_by_one = np.concatenate([predictor.predict_proba([text]) for text in texts])
     np.testing.assert_allclose(predictor.predict_proba(texts), one_by_one, atol=1e-6)
 
