@@ -49,9 +49,6 @@ class TrainConfig(NetworkShape):
     batch_size: int = Field(default=64, ge=1)
     max_epochs: int = Field(default=6, ge=1)
     patience: int = Field(default=3, ge=1)
-    average_epochs: int = Field(default=1, ge=1, description="the weights kept: with N > 1, the average of the "
-                                "last N epochs' (stochastic weight averaging over the end of the schedule); with 1, "
-                                "the epoch with the best validation macro-F1")
     seed: int = 13
     nproc: int = Field(default=1, ge=1, description="processes for torch.distributed (gloo)")
     rule_loss_weight: float = Field(default=0.5, ge=0.0, description="weight of the auxiliary task: which rules a "
@@ -134,20 +131,6 @@ def _confusion(model: nn.Module, data: _Encoded, index: np.ndarray, batch_size: 
     return counts
 
 
-def _average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """The element-wise mean of several states of one network (integer buffers: the last state's)."""
-    return {k: torch.stack([state[k] for state in states]).mean(dim=0) if v.is_floating_point() else v
-            for k, v in states[-1].items()}
-
-
-def _val_f1(model: nn.Module, val: _Encoded, index: np.ndarray, distributed: bool) -> float:
-    """Macro-F1 on the validation rows, over every rank's share when distributed."""
-    counts = _confusion(model, val, index, 512)
-    if distributed:
-        dist.all_reduce(counts)
-    return _macro_f1(counts)
-
-
 def _macro_f1(c: torch.Tensor) -> float:
     f1s = []
     for k in (0, 1):
@@ -205,7 +188,6 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
     val_index = np.arange(len(val.labels))[rank::world]
     best_f1, best_epoch, stale = -1.0, 0, 0
     best_state: dict[str, torch.Tensor] = {}
-    recent: list[dict[str, torch.Tensor]] = []  # the last `average_epochs` epochs' weights
     history: list[dict[str, float]] = []
     started = time.perf_counter()
     show = rank == 0 and sys.stderr.isatty()
@@ -233,9 +215,10 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
                 scheduler.step()
             total += loss.item()
             bar.set_postfix(loss=f"{total / (step + 1):.4f}")
-        if config.average_epochs > 1:
-            recent = [*recent, {k: v.detach().clone() for k, v in model.state_dict().items()}][-config.average_epochs:]
-        f1 = _val_f1(model, val, val_index, distributed)
+        counts = _confusion(model, val, val_index, 512)
+        if distributed:
+            dist.all_reduce(counts)
+        f1 = _macro_f1(counts)
         history.append({"epoch": epoch, "train_loss": total / max(steps, 1), "val_macro_f1": f1})
         if rank == 0:
             log.info("epoch %d: train loss %.4f, val macro-F1 %.4f", epoch,
@@ -247,13 +230,6 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
             stale += 1
             if stale >= config.patience:
                 break
-    if len(recent) > 1:  # the average of the last epochs in place of the best one
-        model.load_state_dict(_average(recent))
-        best_f1, best_epoch = _val_f1(model, val, val_index, distributed), epoch
-        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        history.append({"epoch": epoch, "averaged_epochs": len(recent), "val_macro_f1": best_f1})
-        if rank == 0:
-            log.info("average of the last %d epochs: val macro-F1 %.4f", len(recent), best_f1)
     took_part = torch.ones(1, dtype=torch.int64)
     if distributed:
         dist.all_reduce(took_part)
