@@ -344,7 +344,7 @@ def _name(r: random.Random, kind: str, leaded: bool) -> str:
     spec = M.KINDS[kind]
     leaded = leaded and bool(spec.leaded)
     if (kind, leaded) in M.DESIGNATIONS and r.random() < M.DESIGNATION_SHARE:
-        return M.designation(r, kind, leaded) or ""
+        return M.designation(r, kind, leaded)
     return _pick(r, spec.leaded) if leaded else _pick(r, spec.names)
 
 

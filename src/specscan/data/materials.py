@@ -839,10 +839,9 @@ DESIGNATIONS: dict[tuple[str, bool], tuple[Callable[[random.Random], str], ...]]
 DESIGNATION_SHARE = 0.3  # of the names of kinds above: a designation made up on the spot
 
 
-def designation(r: random.Random, kind: str, leaded: bool) -> str | None:
-    """A made-up designation of `kind` (named as leaded when `leaded`), or None for a kind without them."""
-    makers = DESIGNATIONS.get((kind, leaded))
-    return r.choice(makers)(r) if makers else None
+def designation(r: random.Random, kind: str, leaded: bool) -> str:
+    """A made-up designation of `kind` (named as leaded when `leaded`); `(kind, leaded)` must be in DESIGNATIONS."""
+    return r.choice(DESIGNATIONS[kind, leaded])(r)
 
 
 @dataclass(frozen=True)
