@@ -19,7 +19,7 @@ from specscan.data.validation import validate_frame
 
 # sha256 of generate(rows=2000, seed=0).to_csv(index=False) for each generator version: a change that
 # moves the random draws must bump GENERATOR_VERSION, on purpose, with a new digest here.
-PINNED = {"6": "601be8b80ea4236e4168a51a9d50b1af1086170d190db1789481527bdbdee24f"}
+PINNED = {"7": "68bfe5a6eca197213e1f28896891a60892ea39ff63373c5ea257688ee7b5d771"}
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +185,37 @@ def test_a_german_supplier_s_words_replace_whole_words_only() -> None:
     text = "Approval expired, lead time 6 weeks, Pb not detected, housing, steel bracket, stainless"
     assert noise.germanize(text, random.Random(0), 1.0) == (
         "Genehmigung abgelaufen, lead time 6 weeks, Pb nicht nachweisbar, Gehäuse, Stahl bracket, stainless")
+
+
+def test_unfamiliar_words_go_between_words_never_into_a_figure_a_qualifier_or_a_negation_s_scope() -> None:
+    words = set(noise.unfamiliar_words())
+    assert len(words) > 5000 and not words & {"lead", "free", "not", "expired", "approved", "cadmium", "brass"}
+    text = "Brass fitting free of lead, Pb less than 0.1 %, no asbestos, approval expired"
+    r = random.Random(0)
+    for _ in range(200):
+        noisy = noise.unfamiliar(text, r, 3)
+        added = [w for w in noisy.split() if w not in text.split()]
+        assert len(added) == 3 and set(added) <= words
+        assert re.sub(" (" + "|".join(added) + ")(?= )", "", noisy) == text
+        for kept in ("free of lead", "less than 0.1 %", "no asbestos"):
+            assert kept in noisy
+    assert noise.unfamiliar("BRAKE PADS, APPROVAL PENDING", r, 1).isupper()
+
+
+def test_the_part_named_does_not_give_its_material_away() -> None:
+    # an aluminium bracket, a PVC door seal: nouns that usually come with one material must come with others too
+    r = random.Random(6)
+    unusual = total = 0
+    for _ in range(4000):
+        record = sample_record(r)
+        for component in record.components:
+            if not component.claims or any(k.kind == "absent" for k in component.claims):
+                continue
+            usual = {k for role, kinds in materials.ROLE_KINDS[record.category] if role == component.role for k in kinds}
+            if component.role and usual:
+                total += 1
+                unusual += component.kind not in usual
+    assert total > 500 and 0.08 < unusual / total < 0.4, (unusual, total)
 
 
 def test_families_weigh_what_people_write() -> None:

@@ -38,6 +38,10 @@ EXEMPT_CLASSES = ("copper_alloy", "machining_steel", "aluminium_alloy")
 # "aramid exhaust manifold gasket"): see `materials.echo`
 ECHO_SHARE = 0.2
 ECHO_PART_SHARE = 0.15
+# how often the component a statement is about is a part or role that is usually of other materials
+# ("aluminium swivel bracket", "door seal, PVC extrusion"): the noun must not stand in for the material
+# and so for its limit; the reader has to read the material
+UNUSUAL_PLACE_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -385,6 +389,9 @@ def _exempt_lead(r: random.Random, category: str, taken: set[str]) -> Component:
     else:
         kind = _pick(r, tuple(_EXEMPT_ROLES))
         role = _pick(r, _EXEMPT_ROLES[kind])
+    unusual = [other for other, _ in M.ROLE_KINDS[category] if other not in taken]
+    if unusual and r.random() < UNUSUAL_PLACE_SHARE:
+        role = _pick(r, unusual)
     if r.random() < 0.25:
         return Component(role, kind, _name(r, kind, True), [Claim("lead", "present")])
     figure = figure_for(r, "lead", M.KINDS[kind].cls, "exempt_ok")
@@ -509,7 +516,10 @@ def _pick_place(r: random.Random, kinds: list[str]) -> tuple[str, str, str]:
     places = _placements([weighted[r.randrange(len(weighted))]]) if kinds else []
     if not places:
         raise RuntimeError(f"no part is made of {kinds}")  # pragma: no cover
-    return places[r.randrange(len(places))]
+    category, role, kind = places[r.randrange(len(places))]
+    if role and r.random() < UNUSUAL_PLACE_SHARE:
+        role = _pick(r, [other for other, _ in M.ROLE_KINDS[category]])
+    return category, role, kind
 
 
 def sample_record(r: random.Random) -> Record:
@@ -541,7 +551,8 @@ def sample_record(r: random.Random) -> Record:
     else:
         parts = M.PARTS[category]
         if primary is not None and not primary.role:
-            part = _pick(r, [p for p in parts if primary.kind in p.body])
+            usual = [p for p in parts if primary.kind in p.body]
+            part = _pick(r, [p for p in parts if p.body] if r.random() < UNUSUAL_PLACE_SHARE else usual)
         elif M.ECHO_PARTS.get(category) and r.random() < ECHO_PART_SHARE:
             part = _pick(r, M.ECHO_PARTS[category])  # "relay with AgSnO2 contacts": a hazard part's harmless twin
         else:

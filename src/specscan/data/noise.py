@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import random
 import re
+from functools import cache
+from importlib.resources import files
+
+UNFAMILIAR_SHARE = 0.25  # descriptions that get 1-3 everyday words the generator never writes
 
 AMERICAN = {
     "aluminium": "aluminum",
@@ -151,6 +155,31 @@ def add_typos(text: str, r: random.Random, n: int) -> str:
     return text
 
 
+@cache
+def unfamiliar_words() -> tuple[str, ...]:
+    """Everyday words the generator never writes (data/words/unfamiliar.txt)."""
+    lines = (files("specscan.data") / "words" / "unfamiliar.txt").read_text(encoding="utf-8").splitlines()
+    return tuple(line for line in lines if line and not line.startswith("#"))
+
+
+_BETWEEN_WORDS = re.compile(r"(?<=[A-Za-z]) (?=[A-Za-z])")
+# nothing goes in after these: a negation and its object ("no lead", "free of cadmium"), a qualifier and
+# its figure ("less than", "up to"), a unit in words ("per cent", "ppm by weight")
+_SCOPE = re.compile(r"\b(?:no|not|non|without|free|of|nicht|kein|keine|zero|nil|never|ohne|frei|at|up|less|more|"
+                    r"greater|higher|lower|than|under|over|below|above|per|by)$", re.IGNORECASE)
+
+
+def unfamiliar(text: str, r: random.Random, n: int) -> str:
+    """Insert `n` words the generator never writes between two words (never into a figure, a unit or
+    the scope of a negation): real descriptions are full of words no training text had."""
+    places = [m.start() for m in _BETWEEN_WORDS.finditer(text) if not _SCOPE.search(text[: m.start()])]
+    words = unfamiliar_words()
+    for at in sorted(r.sample(places, min(len(places), n)), reverse=True):
+        word = words[r.randrange(len(words))]
+        text = f"{text[:at]} {word.upper() if text.isupper() else word}{text[at:]}"
+    return text
+
+
 def surface(text: str, r: random.Random, *, typo_rate: float) -> str:
     """Apply this family's share of noise to one rendered description."""
     if r.random() < 0.3:
@@ -168,6 +197,8 @@ def surface(text: str, r: random.Random, *, typo_rate: float) -> str:
         text = contract_words(text, r, 0.5)
     if r.random() < 0.03:
         text = germanize(text, r, 0.6)
+    if r.random() < UNFAMILIAR_SHARE:
+        text = unfamiliar(text, r, r.choice((1, 1, 2, 3)))
     if r.random() < 0.05:
         text = text.replace(", ", ",")
     if r.random() < 0.04:

@@ -295,6 +295,11 @@ _AMOUNT_IN: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
+# how a figure was measured, said beside it ("lead 0.2 % per XRF"): never changes what it says
+MEASURED_BY = ("XRF", "handheld XRF", "ICP-OES", "ICP-MS", "AAS", "EDX", "lab analysis", "wet chemistry",
+               "spectrometer", "the test lab", "IMDS", "supplier CoA")
+
+
 def _amount(claim: Claim, st: Style, r: random.Random, short: str, kind: str = "") -> str:
     assert claim.figure is not None
     s, q = substance(claim.substance, st, r), figure(claim.figure, st, r)
@@ -317,10 +322,25 @@ def _amount(claim: Claim, st: Style, r: random.Random, short: str, kind: str = "
         "{s} {q} (in {short})",
         "{s}-content {q}",
         "{q} of {s}",
+        "{s} concentration {q}",
+        "{s} concentration: {q}",
+        "{s} reading {q}",
+        "{s} value {q}",
+        "{s} result {q}",
+        "{s} found at {q}",
+        "{s} amounts to {q}",
+        "{s} is {q}",
+        "{s} {q} per {method}",
+        "{s} {q} by {method}",
+        "{method} {s} {q}",
+        "{method}: {s} {q}",
+        "{s} ({method}) {q}",
+        "{method} {s} reading {q}",
     ]
-    if claim.figure.relation != "eq":
-        forms = [f for f in forms if "=" not in f and "measured" not in f]
-    return pick(r, forms).format(s=s, q=q, short=short)
+    if claim.figure.relation != "eq":  # "lead measured at < 0.1 %" reads oddly
+        forms = [f for f in forms if not any(w in f for w in ("=", "measured", "reading", "value", "result",
+                                                                   "found", "amounts", " is "))]
+    return pick(r, forms).format(s=s, q=q, short=short, method=pick(r, MEASURED_BY))
 
 
 # element -> typical % range in a kind of material: the rest of a chemical analysis, never restricted
