@@ -45,6 +45,23 @@ def test_onnx_export_matches_pytorch_and_is_batch_independent(arch: str, tmp_pat
     shutil.rmtree(tmp_path)
 
 
+def test_a_mixed_ensemble_exports_to_one_graph_with_the_same_probabilities(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    from specscan.model.network import WithProbabilities
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(vocab_size=60, hidden=8, embed_dim=16, members=2, word_vectors="mixed")).eval()
+    model.members[0].embedding.fixed.copy_(torch.randn(60, 16))
+    export_onnx(model, tmp_path / "model.onnx", temperature=0.8)
+    ids = torch.randint(1, 60, (5, 17))
+    ids[2, 9:] = 0
+    (onnx,) = ort.InferenceSession(str(tmp_path / "model.onnx")).run(None, {"input_ids": ids.numpy()})
+    with torch.no_grad():
+        expected = WithProbabilities(model, 0.8)(ids).numpy()
+    assert abs(onnx - expected).max() < 1e-5
+
+
 def test_the_any_position_bigru_with_a_rule_head_exports_to_the_same_probabilities(tmp_path: Path) -> None:
     import onnxruntime as ort
 

@@ -104,3 +104,43 @@ def test_a_rule_head_answers_which_rules_a_text_breaks_beside_the_label(arch: st
     assert rules.shape == (2, 7)
     with pytest.raises(ValueError, match="no rule head"):
         tiny(arch if not pooling else f"{arch}-{pooling}")(tokens(3), with_rules=True)
+
+
+def test_an_ensemble_answers_the_mean_of_its_members_probabilities() -> None:
+    torch.manual_seed(0)
+    config = ModelConfig(vocab_size=VOCAB, embed_dim=16, hidden=8, pooling="any", members=3)
+    ensemble = build_model(config).eval()
+    ids = tokens(5, 9, 2)
+    with torch.no_grad():
+        mean = torch.stack([torch.softmax(m(ids), dim=-1) for m in ensemble.members]).mean(dim=0)
+        torch.testing.assert_close(WithProbabilities(ensemble)(ids), mean)
+        alone = torch.cat([ensemble(row[None]) for row in ids])
+        torch.testing.assert_close(ensemble(ids), alone, atol=1e-5, rtol=0)
+    assert len(ensemble.members) == 3 and all(m.config.members == 1 for m in ensemble.members)
+    with pytest.raises(ValueError, match="one by one"):
+        ensemble(ids, with_rules=True)
+
+
+def test_a_mixed_ensemble_alternates_pretrained_and_learned_embeddings() -> None:
+    from specscan.model.network import PretrainedEmbedding
+
+    ensemble = build_model(ModelConfig(vocab_size=VOCAB, embed_dim=16, hidden=8, members=3, word_vectors="mixed"))
+    assert [type(m.embedding) for m in ensemble.members] == [PretrainedEmbedding, nn.Embedding, PretrainedEmbedding]
+
+
+def test_a_pretrained_embedding_is_its_fixed_vector_through_the_map_until_training_corrects_it() -> None:
+    from specscan.model.network import PretrainedEmbedding
+
+    torch.manual_seed(0)
+    embedding = PretrainedEmbedding(VOCAB, 16, PAD)
+    embedding.fixed.copy_(torch.randn(VOCAB, 16))
+    ids = tokens(4, 6)
+    torch.testing.assert_close(embedding(ids), embedding.fixed[ids])  # identity map, zero correction
+    optimizer = torch.optim.SGD(embedding.parameters(), lr=0.1)
+    embedding(ids[:, :2]).sum().backward()
+    optimizer.step()
+    unseen = torch.ones(VOCAB, dtype=torch.bool)
+    unseen[ids[:, :2].flatten()] = False
+    assert embedding.correction.weight[unseen].abs().sum() == 0  # never shown: no correction
+    assert embedding.correction.weight[~unseen].abs().sum() > 0
+    assert "fixed" in embedding.state_dict() and "fixed" not in dict(embedding.named_parameters())

@@ -89,3 +89,13 @@ def test_the_vocabulary_is_a_function_of_the_texts_alone() -> None:
 def test_unseen_and_misspelt_words_fall_back_to_known_pieces_not_unknown(tokenizer: Tokenizer) -> None:
     tokens = tokenizer.encode("cadmim leadd").tokens
     assert UNK_TOKEN not in tokens and tokens[0].startswith("cad")
+
+
+def test_extra_words_become_whole_tokens_after_the_training_vocabulary() -> None:
+    plain = train_tokenizer(TEXTS, vocab_size=300, max_len=MAX_LEN)
+    extended = train_tokenizer(TEXTS, vocab_size=300, max_len=MAX_LEN, extra_words=("extrusion", "lead", "swivel"))
+    assert plain.encode("extrusion").tokens != ["extrusion"]
+    assert extended.encode("Extrusion swivel").tokens == ["extrusion", "swivel"]
+    size = plain.get_vocab_size()
+    assert extended.get_vocab_size() == size + 2  # "lead" was already in
+    assert {t: i for t, i in extended.get_vocab().items() if i < size} == plain.get_vocab()

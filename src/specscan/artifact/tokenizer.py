@@ -36,7 +36,7 @@ def _empty() -> Tokenizer:
     return tokenizer
 
 
-def _vocabulary(words: Counter[str], vocab_size: int) -> dict[str, int]:
+def _vocabulary(words: Counter[str], vocab_size: int, extra_words: Sequence[str] = ()) -> dict[str, int]:
     """Special tokens, every character (word-initial and "##" continuation), the most frequent
     words, then the most frequent word-initial prefixes and "##" suffixes; ties broken by the
     token itself, so the result never depends on iteration order."""
@@ -58,18 +58,22 @@ def _vocabulary(words: Counter[str], vocab_size: int) -> dict[str, int]:
     ranked = sorted(((n, p) for p, n in pieces.items() if n >= MIN_FREQUENCY and p not in taken),
                     key=lambda item: (-item[0], item[1]))
     tokens += [p for _, p in ranked[: max(0, vocab_size - len(tokens))]]
+    taken = set(tokens)
+    tokens += [w for w in dict.fromkeys(extra_words) if w not in taken]
     return {token: i for i, token in enumerate(tokens)}
 
 
-def train_tokenizer(texts: Iterable[str], *, vocab_size: int, max_len: int) -> Tokenizer:
-    """A WordPiece tokenizer fitted on `texts`; it pads and truncates to `max_len`."""
+def train_tokenizer(texts: Iterable[str], *, vocab_size: int, max_len: int,
+                    extra_words: Sequence[str] = ()) -> Tokenizer:
+    """A WordPiece tokenizer fitted on `texts`, plus `extra_words` as whole words (beyond `vocab_size`);
+    it pads and truncates to `max_len`."""
     tokenizer = _empty()
     assert tokenizer.normalizer is not None and tokenizer.pre_tokenizer is not None
     words: Counter[str] = Counter()
     for text in texts:
         normal = tokenizer.normalizer.normalize_str(text)
         words.update(word for word, _ in tokenizer.pre_tokenizer.pre_tokenize_str(normal))
-    tokenizer.model = models.WordPiece(_vocabulary(words, vocab_size), unk_token=UNK_TOKEN,
+    tokenizer.model = models.WordPiece(_vocabulary(words, vocab_size, extra_words), unk_token=UNK_TOKEN,
                                        max_input_chars_per_word=50)
     configure(tokenizer, max_len=max_len)
     return tokenizer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import torch
@@ -25,6 +26,18 @@ class NetworkShape(BaseModel):
     layers: int = Field(default=3, ge=1, description="CNN conv layers / transformer blocks")
     heads: int = Field(default=4, ge=1)
     dropout: float = Field(default=0.2, ge=0.0, lt=1.0)
+    members: int = Field(default=1, ge=1, description="an ensemble: this many networks of this shape, trained one "
+                                                          "after another from different seeds; probabilities averaged")
+    word_vectors: Literal["none", "minilm", "mixed"] = Field(
+        default="none", description="token embeddings: learned only; fixed pretrained MiniLM vectors through a "
+                                    "learned map plus a learned correction per token (model.word_vectors); or, in "
+                                    "an ensemble, mixed: members 0, 2, ... minilm, members 1, 3, ... learned only")
+
+    def member_word_vectors(self, i: int) -> Literal["none", "minilm"]:
+        """The embeddings of ensemble member `i`."""
+        if self.word_vectors == "mixed":
+            return "minilm" if i % 2 == 0 else "none"
+        return self.word_vectors
     pooling: Literal["maxmean", "any"] = Field(
         default="any", description="BiGRU: max+mean of the states into one head, or `any`: a score at "
                                        "every position, combined by log-sum-exp (non-compliant if any part says so)")
@@ -41,6 +54,28 @@ class ModelConfig(NetworkShape):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()
+
+
+class PretrainedEmbedding(nn.Module):
+    """Fixed vectors [V, E] (a buffer, filled before training) through a learned E x E map, plus a learned
+    correction per token that starts at zero: a token training never shows keeps its pretrained meaning."""
+
+    def __init__(self, vocab_size: int, dim: int, pad_id: int) -> None:
+        super().__init__()
+        self.register_buffer("fixed", torch.zeros(vocab_size, dim))
+        self.map = nn.Linear(dim, dim, bias=False)
+        nn.init.eye_(self.map.weight)
+        self.correction = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
+        nn.init.zeros_(self.correction.weight)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.map(self.fixed[input_ids]) + self.correction(input_ids)
+
+
+def _embedding(config: ModelConfig, dim: int) -> nn.Module:
+    if config.word_vectors == "minilm":
+        return PretrainedEmbedding(config.vocab_size, dim, config.pad_id)
+    return nn.Embedding(config.vocab_size, dim, padding_idx=config.pad_id)
 
 
 def _pool(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -145,7 +180,7 @@ class TextBiGRU(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=config.pad_id)
+        self.embedding = _embedding(config, config.embed_dim)
         self.forward_gru = nn.GRU(config.embed_dim, config.hidden, batch_first=True)
         self.backward_gru = nn.GRU(config.embed_dim, config.hidden, batch_first=True)
         self.dropout = nn.Dropout(config.dropout)
@@ -214,8 +249,33 @@ class TextTransformer(nn.Module):
         return self.head(_pool(self.norm(x), mask), with_rules)
 
 
+class Ensemble(nn.Module):
+    """Networks of one shape trained from different seeds; the output is the log of their mean probability.
+
+    Networks trained on generated text extrapolate to hand-written text differently: two of them, each
+    wrong on about one text in sixteen, are rarely wrong on the same one, and their mean is right more
+    often than either (docs/benchmarks.md). The temperature then applies to these log-probabilities.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.members = nn.ModuleList(
+            build_model(config.model_copy(update={"members": 1, "word_vectors": config.member_word_vectors(i)}))
+            for i in range(config.members))
+
+    def forward(self, input_ids: torch.Tensor, with_rules: bool = False) -> Output:
+        """input_ids [B, T] int64 -> log mean probability [B, num_classes]."""
+        if with_rules:
+            raise ValueError("an ensemble's members are trained one by one, each with its own rule head")
+        log_probabilities = torch.stack([torch.log_softmax(m(input_ids), dim=-1) for m in self.members])
+        return torch.logsumexp(log_probabilities, dim=0) - math.log(len(self.members))
+
+
 def build_model(config: ModelConfig) -> nn.Module:
-    """The network that `config.arch` names."""
+    """The network that `config.arch` names (an ensemble of them when `config.members` > 1)."""
+    if config.members > 1:
+        return Ensemble(config)
     networks: dict[str, type[nn.Module]] = {
         "cnn": TextCNN, "bigru": TextBiGRU, "transformer": TextTransformer}
     return networks[config.arch](config)

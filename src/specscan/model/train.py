@@ -165,7 +165,7 @@ def _steps_per_epoch(rows: int, world: int, batch_size: int) -> int:
 
 
 def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path,
-            train: _Encoded, val: _Encoded, vocab_size: int) -> None:
+            train: _Encoded, val: _Encoded, vocab_size: int, fixed: torch.Tensor | None = None) -> None:
     distributed = world > 1
     if distributed:
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}",
@@ -175,6 +175,13 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
     torch.manual_seed(config.seed)  # same initial weights on every rank
     num_rules = 0 if train.rules is None else train.rules.shape[1]
     model = build_model(config.network_config(vocab_size, num_rules))
+    if fixed is not None:
+        model.embedding.fixed.copy_(fixed)
+    elif isinstance(model.embedding, nn.Embedding):
+        with torch.no_grad():  # a token training never shows keeps a zero vector, not a random one, forever
+            seen = torch.zeros(vocab_size, dtype=torch.bool)
+            seen[torch.as_tensor(np.unique(np.concatenate([np.asarray(ids, dtype=np.int64) for ids in train.ids])))] = True
+            model.embedding.weight[~seen] = 0.0
     wrapped: nn.Module = DistributedDataParallel(model) if distributed else model
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
@@ -250,6 +257,73 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _train_one(config: TrainConfig, out_dir: Path, train: _Encoded, val: _Encoded, vocab_size: int,
+               fixed: torch.Tensor | None) -> None:
+    if config.nproc == 1:
+        _worker(0, 1, 0, config, out_dir, train, val, vocab_size, fixed)
+    else:
+        torch.multiprocessing.spawn(
+            _worker, args=(config.nproc, _free_port(), config, out_dir, train, val, vocab_size, fixed),
+            nprocs=config.nproc, join=True)
+
+
+MEMBER_SEED_STEP = 1000  # member i of an ensemble trains from seed + i * MEMBER_SEED_STEP
+
+
+def _member_config(config: TrainConfig, i: int) -> TrainConfig:
+    return config.model_copy(update={"members": 1, "seed": config.seed + i * MEMBER_SEED_STEP,
+                                     "word_vectors": config.member_word_vectors(i)})
+
+
+def _member(i: int, config: TrainConfig, out_dir: Path, train: _Encoded, val: _Encoded, vocab_size: int,
+            fixed: torch.Tensor | None) -> None:
+    """Train ensemble member `i` in this process, on its share of the cores."""
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.members))
+    member = _member_config(config, i)
+    _worker(0, 1, 0, member, out_dir / f"member-{i}", train, val, vocab_size,
+            fixed if member.word_vectors == "minilm" else None)
+
+
+def _train_ensemble(config: TrainConfig, out_dir: Path, train: _Encoded, val: _Encoded, vocab_size: int,
+                    fixed: torch.Tensor | None) -> None:
+    """Train `config.members` networks, each from its own seed (side by side in processes of their own, or one
+    after another when each is data-parallel), then save them as one ensemble (model.pt) with its validation
+    macro-F1 and every member's history (history.json)."""
+    started = time.perf_counter()
+    for i in range(config.members):
+        (out_dir / f"member-{i}").mkdir(exist_ok=True)
+    if config.nproc == 1:  # one process per member, the cores shared among them: a small GRU keeps one core busy
+        log.info("training %d ensemble members side by side", config.members)
+        torch.multiprocessing.spawn(_member, args=(config, out_dir, train, val, vocab_size, fixed),
+                                    nprocs=config.members, join=True)
+    else:  # each member data-parallel over `nproc` processes, one member after another
+        for i in range(config.members):
+            member = _member_config(config, i)
+            _train_one(member, out_dir / f"member-{i}", train, val, vocab_size,
+                       fixed if member.word_vectors == "minilm" else None)
+    states: dict[str, torch.Tensor] = {}
+    results = []
+    for i in range(config.members):
+        member_dir = out_dir / f"member-{i}"
+        saved = torch.load(member_dir / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        states.update({f"members.{i}.{k}": v for k, v in saved["state_dict"].items()})
+        results.append(TrainResult.model_validate_json((member_dir / HISTORY_FILE).read_text()))
+        for name in (WEIGHTS_FILE, HISTORY_FILE):
+            (member_dir / name).unlink()
+        member_dir.rmdir()
+    model_config = config.network_config(vocab_size, saved["config"]["num_rules"])
+    model = build_model(model_config)
+    model.load_state_dict(states)
+    f1 = _macro_f1(_confusion(model, val, np.arange(len(val.labels)), 512))
+    log.info("ensemble of %d: val macro-F1 %.4f", config.members, f1)
+    torch.save({"config": model_config.to_dict(), "state_dict": model.state_dict()}, out_dir / WEIGHTS_FILE)
+    result = TrainResult(
+        best_epoch=max(r.best_epoch for r in results), best_val_macro_f1=f1,
+        epochs_run=max(r.epochs_run for r in results), seconds=time.perf_counter() - started,
+        history=[{**h, "member": i} for i, r in enumerate(results) for h in r.history], ranks=results[0].ranks)
+    (out_dir / HISTORY_FILE).write_text(result.model_dump_json(indent=2))
+
+
 def train_model(train_texts: list[str], train_labels: np.ndarray, val_texts: list[str],
                 val_labels: np.ndarray, *, config: TrainConfig, out_dir: Path,
                 calibration_labels: np.ndarray | None = None, train_rules: np.ndarray | None = None,
@@ -266,18 +340,24 @@ def train_model(train_texts: list[str], train_labels: np.ndarray, val_texts: lis
     prepare = normaliser.for_spec(spec)
     train_texts = [prepare(text) for text in train_texts]
     val_texts = [prepare(text) for text in val_texts]
-    tokenizer = train_tokenizer(train_texts, vocab_size=config.vocab_size, max_len=config.max_len)
+    fixed = None
+    if config.word_vectors != "none":
+        from specscan.model import word_vectors
+
+        tokenizer = train_tokenizer(train_texts, vocab_size=config.vocab_size, max_len=config.max_len,
+                                    extra_words=word_vectors.english_words())
+        fixed = torch.from_numpy(word_vectors.table_for(tokenizer, config.embed_dim))
+    else:
+        tokenizer = train_tokenizer(train_texts, vocab_size=config.vocab_size, max_len=config.max_len)
     tokenizer.save(str(out_dir / TOKENIZER_FILE))
     vocab_size = tokenizer.get_vocab_size()
     use_rules = train_rules is not None and config.rule_loss_weight > 0
     train = _encode(tokenizer, train_texts, train_labels, train_rules if use_rules else None)
     val = _encode(tokenizer, val_texts, val_labels)
-    if config.nproc == 1:
-        _worker(0, 1, 0, config, out_dir, train, val, vocab_size)
+    if config.members == 1:
+        _train_one(config, out_dir, train, val, vocab_size, fixed)
     else:
-        torch.multiprocessing.spawn(
-            _worker, args=(config.nproc, _free_port(), config, out_dir, train, val, vocab_size),
-            nprocs=config.nproc, join=True)
+        _train_ensemble(config, out_dir, train, val, vocab_size, fixed)
     saved = torch.load(out_dir / WEIGHTS_FILE, map_location="cpu", weights_only=True)
     model = build_model(ModelConfig(**saved["config"]))
     model.load_state_dict(saved["state_dict"])
