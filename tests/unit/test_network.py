@@ -144,3 +144,19 @@ def test_a_pretrained_embedding_is_its_fixed_vector_through_the_map_until_traini
     assert embedding.correction.weight[unseen].abs().sum() == 0  # never shown: no correction
     assert embedding.correction.weight[~unseen].abs().sum() > 0
     assert "fixed" in embedding.state_dict() and "fixed" not in dict(embedding.named_parameters())
+
+
+def test_folding_the_pretrained_embeddings_keeps_the_outputs_and_leaves_one_table_each() -> None:
+    from specscan.model.network import PretrainedEmbedding, folded
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(vocab_size=VOCAB, embed_dim=16, hidden=8, members=2, word_vectors="minilm")).eval()
+    for member in model.members:
+        member.embedding.fixed.copy_(torch.randn(VOCAB, 16))
+        torch.nn.init.normal_(member.embedding.map.weight)
+        torch.nn.init.normal_(member.embedding.correction.weight)
+    one = folded(model)
+    assert not any(isinstance(m, PretrainedEmbedding) for m in one.modules())
+    assert any(isinstance(m, PretrainedEmbedding) for m in model.modules())  # the original is left alone
+    with torch.no_grad():
+        torch.testing.assert_close(one(tokens(5, 9, 2)), model(tokens(5, 9, 2)), atol=1e-5, rtol=0)

@@ -14,7 +14,7 @@ from torch import nn
 
 from specscan.artifact.predictor import Predictor
 from specscan.errors import ParityError
-from specscan.model.network import WithProbabilities
+from specscan.model.network import WithProbabilities, folded
 
 log = logging.getLogger(__name__)
 OPSET = 18
@@ -35,8 +35,8 @@ class ParityReport(BaseModel):
 
 def export_onnx(model: nn.Module, out_path: Path, *, temperature: float = 1.0) -> None:
     """Write the model, returning probabilities (logits / `temperature`, softmaxed), with dynamic
-    `batch` and `sequence` axes."""
-    wrapped = WithProbabilities(model, temperature).eval()
+    `batch` and `sequence` axes; pretrained embeddings go in as one table each."""
+    wrapped = WithProbabilities(folded(model), temperature).eval()
     example = torch.ones(2, 16, dtype=torch.int64)
     with warnings.catch_warnings():
         # nn.GRU's shape checks compare sizes that are static for a given model; the tracer

@@ -71,6 +71,24 @@ class PretrainedEmbedding(nn.Module):
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.map(self.fixed[input_ids]) + self.correction(input_ids)
 
+    def folded(self) -> nn.Embedding:
+        """The same lookup as one table (map applied to every fixed vector, plus the corrections): what is exported."""
+        with torch.no_grad():
+            table = self.map(self.fixed) + self.correction.weight
+        return nn.Embedding.from_pretrained(table, freeze=True, padding_idx=self.correction.padding_idx)
+
+
+def folded(model: nn.Module) -> nn.Module:
+    """A copy of `model` with every PretrainedEmbedding replaced by its one-table equivalent."""
+    import copy
+
+    model = copy.deepcopy(model)
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, PretrainedEmbedding):
+                setattr(parent, name, child.folded())
+    return model
+
 
 def _embedding(config: ModelConfig, dim: int) -> nn.Module:
     if config.word_vectors == "minilm":
