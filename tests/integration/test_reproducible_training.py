@@ -32,3 +32,34 @@ def test_two_runs_give_identical_weights_and_tokenizer(small_csv: Path, tiny_con
     assert not differ, differ
     tokenizers = [(tmp_path / run / "train" / "tokenizer.json").read_bytes() for run in ("a", "b")]
     assert tokenizers[0] == tokenizers[1]
+
+
+ENSEMBLE_CONFIG = """
+train:
+  members: 2
+  word_vectors: mixed
+  vocab_size: 1500
+  embed_dim: 16
+  hidden: 16
+  max_epochs: 2
+  batch_size: 32
+gate:
+  behaviour: false
+  min_macro_f1: {test: 0.3, heldout_families: 0.3}
+  max_regression: 0.5
+  max_slice_regression: 1.0
+parity_texts: 100
+"""
+
+
+def test_an_ensemble_on_minilm_vectors_trains_side_by_side_to_identical_weights(small_csv: Path,
+                                                                                tmp_path: Path) -> None:
+    config = tmp_path / "ensemble.yaml"
+    config.write_text(ENSEMBLE_CONFIG)
+    first = train(small_csv, config, tmp_path / "a")
+    second = train(small_csv, config, tmp_path / "b")
+    assert {k.split(".")[1] for k in first if k.startswith("members.")} == {"0", "1"}
+    assert "members.0.embedding.fixed" in first and "members.1.embedding.weight" in first
+    assert first["members.0.embedding.fixed"].abs().sum() > 0  # the MiniLM vectors reached the spawned member
+    differ = [k for k in first if not torch.equal(first[k], second[k])]
+    assert not differ, differ
