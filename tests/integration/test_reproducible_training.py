@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 pytestmark = pytest.mark.slow
 
@@ -34,28 +35,15 @@ def test_two_runs_give_identical_weights_and_tokenizer(small_csv: Path, tiny_con
     assert tokenizers[0] == tokenizers[1]
 
 
-ENSEMBLE_CONFIG = """
-train:
-  members: 2
-  word_vectors: mixed
-  vocab_size: 1500
-  embed_dim: 16
-  hidden: 16
-  max_epochs: 2
-  batch_size: 32
-gate:
-  behaviour: false
-  min_macro_f1: {test: 0.3, heldout_families: 0.3}
-  max_regression: 0.5
-  max_slice_regression: 1.0
-parity_texts: 100
-"""
+ENSEMBLE = {"members": 2, "word_vectors": "mixed", "arch": "bigru", "embed_dim": 16, "hidden": 16, "max_epochs": 2}
 
 
-def test_an_ensemble_on_minilm_vectors_trains_side_by_side_to_identical_weights(small_csv: Path,
+def test_an_ensemble_on_minilm_vectors_trains_side_by_side_to_identical_weights(small_csv: Path, tiny_config: Path,
                                                                                 tmp_path: Path) -> None:
+    settings = yaml.safe_load(tiny_config.read_text())
+    settings["train"] = {**settings["train"], **ENSEMBLE}
     config = tmp_path / "ensemble.yaml"
-    config.write_text(ENSEMBLE_CONFIG)
+    config.write_text(yaml.safe_dump(settings))
     first = train(small_csv, config, tmp_path / "a")
     second = train(small_csv, config, tmp_path / "b")
     assert {k.split(".")[1] for k in first if k.startswith("members.")} == {"0", "1"}

@@ -171,7 +171,8 @@ def test_typos_never_touch_digits_or_units() -> None:
 
 def test_an_export_shortens_long_words_but_never_substances_units_figures_or_absence_words() -> None:
     r = random.Random(0)
-    text = "APPROVAL PENDING, HOUSING CADMIUM-PLATED, CHROMIUM 0.35 PERCENT, ASBESTOS NOT DETECTED, WITHOUT LEADED BRASS"
+    text = ("APPROVAL PENDING, HOUSING CADMIUM-PLATED, CHROMIUM 0.35 PERCENT, ASBESTOS NOT DETECTED, "
+            "WITHOUT LEADED BRASS")
     shortened = {noise.contract_words(text, r, 1.0) for _ in range(50)}
     assert len(shortened) > 5 and text not in shortened
     for noisy in shortened:
@@ -211,7 +212,8 @@ def test_the_part_named_does_not_give_its_material_away() -> None:
         for component in record.components:
             if not component.claims or any(k.kind == "absent" for k in component.claims):
                 continue
-            usual = {k for role, kinds in materials.ROLE_KINDS[record.category] if role == component.role for k in kinds}
+            roles = materials.ROLE_KINDS[record.category]
+            usual = {k for role, kinds in roles if role == component.role for k in kinds}
             if component.role and usual:
                 total += 1
                 unusual += component.kind not in usual

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, Literal
 
@@ -26,21 +27,21 @@ class NetworkShape(BaseModel):
     layers: int = Field(default=3, ge=1, description="CNN conv layers / transformer blocks")
     heads: int = Field(default=4, ge=1)
     dropout: float = Field(default=0.2, ge=0.0, lt=1.0)
-    members: int = Field(default=1, ge=1, description="an ensemble: this many networks of this shape, trained one "
-                                                          "after another from different seeds; probabilities averaged")
+    members: int = Field(default=1, ge=1, description="an ensemble: this many networks of this shape, trained from "
+                                                          "different seeds; probabilities averaged")
     word_vectors: Literal["none", "minilm", "mixed"] = Field(
         default="none", description="token embeddings: learned only; fixed pretrained MiniLM vectors through a "
                                     "learned map plus a learned correction per token (model.word_vectors); or, in "
                                     "an ensemble, mixed: members 0, 2, ... minilm, members 1, 3, ... learned only")
+    pooling: Literal["maxmean", "any"] = Field(
+        default="any", description="BiGRU: max+mean of the states into one head, or `any`: a score at "
+                                       "every position, combined by log-sum-exp (non-compliant if any part says so)")
 
     def member_word_vectors(self, i: int) -> Literal["none", "minilm"]:
         """The embeddings of ensemble member `i`."""
         if self.word_vectors == "mixed":
             return "minilm" if i % 2 == 0 else "none"
         return self.word_vectors
-    pooling: Literal["maxmean", "any"] = Field(
-        default="any", description="BiGRU: max+mean of the states into one head, or `any`: a score at "
-                                       "every position, combined by log-sum-exp (non-compliant if any part says so)")
 
 
 class ModelConfig(NetworkShape):
@@ -80,8 +81,6 @@ class PretrainedEmbedding(nn.Module):
 
 def folded(model: nn.Module) -> nn.Module:
     """A copy of `model` with every PretrainedEmbedding replaced by its one-table equivalent."""
-    import copy
-
     model = copy.deepcopy(model)
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
@@ -91,7 +90,7 @@ def folded(model: nn.Module) -> nn.Module:
 
 
 def _embedding(config: ModelConfig, dim: int) -> nn.Module:
-    if config.word_vectors == "minilm":
+    if config.member_word_vectors(0) == "minilm":
         return PretrainedEmbedding(config.vocab_size, dim, config.pad_id)
     return nn.Embedding(config.vocab_size, dim, padding_idx=config.pad_id)
 

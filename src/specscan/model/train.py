@@ -175,12 +175,13 @@ def _worker(rank: int, world: int, port: int, config: TrainConfig, out_dir: Path
     torch.manual_seed(config.seed)  # same initial weights on every rank
     num_rules = 0 if train.rules is None else train.rules.shape[1]
     model = build_model(config.network_config(vocab_size, num_rules))
-    if fixed is not None:
+    if config.member_word_vectors(0) == "minilm":
+        assert fixed is not None, "a network on word vectors needs their table"
         model.embedding.fixed.copy_(fixed)
     elif isinstance(model.embedding, nn.Embedding):
         with torch.no_grad():  # a token training never shows keeps a zero vector, not a random one, forever
             seen = torch.zeros(vocab_size, dtype=torch.bool)
-            seen[torch.as_tensor(np.unique(np.concatenate([np.asarray(ids, dtype=np.int64) for ids in train.ids])))] = True
+            seen[np.unique(np.concatenate([np.asarray(ids, dtype=np.int64) for ids in train.ids]))] = True
             model.embedding.weight[~seen] = 0.0
     wrapped: nn.Module = DistributedDataParallel(model) if distributed else model
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -279,9 +280,7 @@ def _member(i: int, config: TrainConfig, out_dir: Path, train: _Encoded, val: _E
             fixed: torch.Tensor | None) -> None:
     """Train ensemble member `i` in this process, on its share of the cores."""
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.members))
-    member = _member_config(config, i)
-    _worker(0, 1, 0, member, out_dir / f"member-{i}", train, val, vocab_size,
-            fixed if member.word_vectors == "minilm" else None)
+    _worker(0, 1, 0, _member_config(config, i), out_dir / f"member-{i}", train, val, vocab_size, fixed)
 
 
 def _train_ensemble(config: TrainConfig, out_dir: Path, train: _Encoded, val: _Encoded, vocab_size: int,
@@ -298,9 +297,7 @@ def _train_ensemble(config: TrainConfig, out_dir: Path, train: _Encoded, val: _E
                                     nprocs=config.members, join=True)
     else:  # each member data-parallel over `nproc` processes, one member after another
         for i in range(config.members):
-            member = _member_config(config, i)
-            _train_one(member, out_dir / f"member-{i}", train, val, vocab_size,
-                       fixed if member.word_vectors == "minilm" else None)
+            _train_one(_member_config(config, i), out_dir / f"member-{i}", train, val, vocab_size, fixed)
     states: dict[str, torch.Tensor] = {}
     results = []
     for i in range(config.members):
@@ -311,7 +308,7 @@ def _train_ensemble(config: TrainConfig, out_dir: Path, train: _Encoded, val: _E
         for name in (WEIGHTS_FILE, HISTORY_FILE):
             (member_dir / name).unlink()
         member_dir.rmdir()
-    model_config = config.network_config(vocab_size, saved["config"]["num_rules"])
+    model_config = config.network_config(vocab_size, 0 if train.rules is None else train.rules.shape[1])
     model = build_model(model_config)
     model.load_state_dict(states)
     f1 = _macro_f1(_confusion(model, val, np.arange(len(val.labels)), 512))
@@ -340,15 +337,12 @@ def train_model(train_texts: list[str], train_labels: np.ndarray, val_texts: lis
     prepare = normaliser.for_spec(spec)
     train_texts = [prepare(text) for text in train_texts]
     val_texts = [prepare(text) for text in val_texts]
-    fixed = None
-    if config.word_vectors != "none":
+    pretrained = config.word_vectors != "none"
+    if pretrained:
         from specscan.model import word_vectors
-
-        tokenizer = train_tokenizer(train_texts, vocab_size=config.vocab_size, max_len=config.max_len,
-                                    extra_words=word_vectors.english_words())
-        fixed = torch.from_numpy(word_vectors.table_for(tokenizer, config.embed_dim))
-    else:
-        tokenizer = train_tokenizer(train_texts, vocab_size=config.vocab_size, max_len=config.max_len)
+    tokenizer = train_tokenizer(train_texts, vocab_size=config.vocab_size, max_len=config.max_len,
+                                extra_words=word_vectors.english_words() if pretrained else ())
+    fixed = torch.from_numpy(word_vectors.table_for(tokenizer, config.embed_dim)) if pretrained else None
     tokenizer.save(str(out_dir / TOKENIZER_FILE))
     vocab_size = tokenizer.get_vocab_size()
     use_rules = train_rules is not None and config.rule_loss_weight > 0
