@@ -162,17 +162,18 @@ def unfamiliar_words() -> tuple[str, ...]:
     return tuple(line for line in lines if line and not line.startswith("#"))
 
 
-_BETWEEN_WORDS = re.compile(r"(?<=[A-Za-z]) (?=[A-Za-z])")
+_WORD_THEN_WORD = re.compile(r"([A-Za-z]+) (?=[A-Za-z])")  # the space after a word, before another
 # nothing goes in after these: a negation and its object ("no lead", "free of cadmium"), a qualifier and
 # its figure ("less than", "up to"), a unit in words ("per cent", "ppm by weight")
-_SCOPE = re.compile(r"\b(?:no|not|non|without|free|of|nicht|kein|keine|zero|nil|never|ohne|frei|at|up|less|more|"
-                    r"greater|higher|lower|than|under|over|below|above|per|by)$", re.IGNORECASE)
+_SCOPE = frozenset({"no", "not", "non", "without", "free", "of", "nicht", "kein", "keine", "zero", "nil", "never",
+                    "ohne", "frei", "at", "up", "less", "more", "greater", "higher", "lower", "than", "under", "over",
+                    "below", "above", "per", "by"})
 
 
 def unfamiliar(text: str, r: random.Random, n: int) -> str:
     """Insert `n` words the generator never writes between two words (never into a figure, a unit or
     the scope of a negation): real descriptions are full of words no training text had."""
-    places = [m.start() for m in _BETWEEN_WORDS.finditer(text) if not _SCOPE.search(text[: m.start()])]
+    places = [m.end(1) for m in _WORD_THEN_WORD.finditer(text) if m.group(1).lower() not in _SCOPE]
     words = unfamiliar_words()
     for at in sorted(r.sample(places, min(len(places), n)), reverse=True):
         word = words[r.randrange(len(words))]
